@@ -1,0 +1,53 @@
+/**
+ * The contract between models and everything above them (generation, API, CLI, bench).
+ * Positions and cache are explicit: prefill and decode are the same `forward` call.
+ */
+
+/** Architecture-independent facts about a loaded model. Each architecture file may extend it. */
+export interface ModelConfig {
+  /** Registry key, e.g. "gpt2", "llama", "qwen2", "mistral". */
+  architecture: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKVHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  /** The longest context the model was configured for. */
+  maxPositions: number;
+  bosTokenId?: number;
+  eosTokenId?: number | number[];
+  padTokenId?: number;
+}
+
+/** Per-layer keys and values seen so far. `length` is the number of positions stored. */
+export interface KVCache {
+  readonly length: number;
+  /** An independent copy (beam search forks sequences). */
+  clone(): KVCache;
+  /** Forget every position at or after `length`. */
+  truncate(length: number): void;
+}
+
+/** Called with named activations so a layer can be compared with a reference dump. */
+export type TraceFn = (name: string, layer: number, data: Float32Array) => void;
+
+export interface ForwardOptions {
+  /** Which positions need logits: only the last (default, cheapest) or all of them. */
+  logits?: "last" | "all";
+  trace?: TraceFn;
+}
+
+export interface CausalLM {
+  readonly config: ModelConfig;
+  createCache(): KVCache;
+  /**
+   * Runs `tokens` at positions startPos.. startPos+n-1, appending their keys/values to `cache`
+   * (whose length must equal startPos). Returns logits (nOut, vocabSize) row-major, where nOut is
+   * 1 for logits "last" and tokens.length for "all".
+   */
+  forward(tokens: ArrayLike<number>, startPos: number, cache: KVCache, options?: ForwardOptions): Promise<Float32Array>;
+  /** Releases workers or file handles, if any. */
+  dispose?(): void;
+}
