@@ -1,0 +1,252 @@
+/**
+ * GPT-2: learned token and position embeddings, pre-norm blocks of
+ *   x += attn(LayerNorm(x));  x += mlp(LayerNorm(x))      with mlp = c_proj(gelu_new(c_fc(x)))
+ * then a final LayerNorm and an LM head tied to the token embedding.
+ *
+ * Reads HF checkpoints (Conv1D weights stored (in, out), fused c_attn) and GGUF `gpt2` files
+ * (llama.cpp's converter transposes them to (out, in) like nn.Linear).
+ */
+import { LoomError } from "../errors.js";
+import { add } from "../kernels/elementwise.js";
+import { SelfAttention, type AttentionScratch } from "../nn/attention.js";
+import { Embedding } from "../nn/embedding.js";
+import { DenseKVCache } from "../nn/kv-cache.js";
+import type { Matrix } from "../nn/matrix.js";
+import { GeluMLP } from "../nn/mlp.js";
+import { LayerNorm } from "../nn/norms.js";
+import type { WeightSource } from "../weights/source.js";
+import { ConfigFields, firstId, type JsonObject } from "./fields.js";
+import { checkForward } from "./forward-checks.js";
+import { ggufVocabSize, TensorLoader } from "./tensor-loader.js";
+import type { CausalLM, ForwardOptions, KVCache, ModelConfig } from "./types.js";
+
+export interface GPT2Config extends ModelConfig {
+  architecture: "gpt2";
+  layerNormEps: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+/** From an HF config.json (GPT2Config field names, with its defaults where HF has them). */
+export function gpt2ConfigFromHF(json: JsonObject, origin: string): GPT2Config {
+  const f = ConfigFields.fromJson(json, origin);
+  const activation = f.string("activation_function", "gelu_new");
+  if (activation !== "gelu_new" && activation !== "gelu_pytorch_tanh") {
+    throw new LoomError(`${origin}: activation_function "${activation}" is not supported (gelu_new, gelu_pytorch_tanh)`);
+  }
+  if (f.boolean("scale_attn_by_inverse_layer_idx", false)) {
+    throw new LoomError(`${origin}: scale_attn_by_inverse_layer_idx is not supported`);
+  }
+  const hiddenSize = f.int(["n_embd", "hidden_size"]);
+  const numHeads = f.int(["n_head", "num_attention_heads"]);
+  return {
+    architecture: "gpt2",
+    vocabSize: f.int("vocab_size"),
+    hiddenSize,
+    numLayers: f.int(["n_layer", "num_hidden_layers"]),
+    numHeads,
+    numKVHeads: numHeads,
+    headDim: headDimOf(hiddenSize, numHeads, origin),
+    intermediateSize: f.int("n_inner", 4 * hiddenSize),
+    maxPositions: f.int(["n_positions", "n_ctx", "max_position_embeddings"]),
+    layerNormEps: f.number("layer_norm_epsilon", 1e-5),
+    bosTokenId: firstId(f.ids("bos_token_id")),
+    eosTokenId: f.ids("eos_token_id"),
+    padTokenId: firstId(f.ids("pad_token_id")),
+  };
+}
+
+/** From GGUF metadata (`gpt2.*` keys); the vocabulary size is token_embd's row count. */
+export function gpt2ConfigFromGGUF(source: WeightSource): GPT2Config {
+  const f = ConfigFields.fromMetadata(source.metadata, source.origin);
+  const hiddenSize = f.int("gpt2.embedding_length");
+  const numHeads = f.int("gpt2.attention.head_count");
+  return {
+    architecture: "gpt2",
+    vocabSize: ggufVocabSize(source, hiddenSize),
+    hiddenSize,
+    numLayers: f.int("gpt2.block_count"),
+    numHeads,
+    numKVHeads: numHeads,
+    headDim: headDimOf(hiddenSize, numHeads, source.origin),
+    intermediateSize: f.int("gpt2.feed_forward_length", 4 * hiddenSize),
+    maxPositions: f.int("gpt2.context_length"),
+    layerNormEps: f.number("gpt2.attention.layer_norm_epsilon", 1e-5),
+    bosTokenId: firstId(f.ids("tokenizer.ggml.bos_token_id")),
+    eosTokenId: f.ids("tokenizer.ggml.eos_token_id"),
+    padTokenId: firstId(f.ids("tokenizer.ggml.padding_token_id")),
+  };
+}
+
+function headDimOf(hiddenSize: number, numHeads: number, origin: string): number {
+  if (hiddenSize % numHeads !== 0) {
+    throw new LoomError(`${origin}: embedding size ${hiddenSize} is not divisible by ${numHeads} heads`);
+  }
+  return hiddenSize / numHeads;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weight names
+
+/** Where each weight lives in one checkpoint layout (names without ".weight"/".bias"). */
+interface GPT2Names {
+  tokenEmbd: string;
+  positionEmbd: string;
+  outputNorm: string;
+  /** Untied LM head, used when present. */
+  output: string;
+  attnNorm(l: number): string;
+  attnQKV(l: number): string;
+  attnOut(l: number): string;
+  ffnNorm(l: number): string;
+  ffnUp(l: number): string;
+  ffnDown(l: number): string;
+  /** HF Conv1D stores matrices (in, out). */
+  transposed: boolean;
+}
+
+/** HF: `transformer.` prefix from GPT2LMHeadModel, none from a bare GPT2Model. */
+function hfNames(source: WeightSource): GPT2Names {
+  const p = source.has("transformer.wte.weight") ? "transformer." : "";
+  return {
+    tokenEmbd: `${p}wte`, positionEmbd: `${p}wpe`, outputNorm: `${p}ln_f`, output: "lm_head",
+    attnNorm: (l) => `${p}h.${l}.ln_1`,
+    attnQKV: (l) => `${p}h.${l}.attn.c_attn`,
+    attnOut: (l) => `${p}h.${l}.attn.c_proj`,
+    ffnNorm: (l) => `${p}h.${l}.ln_2`,
+    ffnUp: (l) => `${p}h.${l}.mlp.c_fc`,
+    ffnDown: (l) => `${p}h.${l}.mlp.c_proj`,
+    transposed: true,
+  };
+}
+
+const GGUF_NAMES: GPT2Names = {
+  tokenEmbd: "token_embd", positionEmbd: "position_embd", outputNorm: "output_norm", output: "output",
+  attnNorm: (l) => `blk.${l}.attn_norm`,
+  attnQKV: (l) => `blk.${l}.attn_qkv`,
+  attnOut: (l) => `blk.${l}.attn_output`,
+  ffnNorm: (l) => `blk.${l}.ffn_norm`,
+  ffnUp: (l) => `blk.${l}.ffn_up`,
+  ffnDown: (l) => `blk.${l}.ffn_down`,
+  transposed: false,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+interface GPT2Block {
+  ln1: LayerNorm;
+  attn: SelfAttention;
+  ln2: LayerNorm;
+  mlp: GeluMLP;
+}
+
+export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf" | "gguf"): CausalLM {
+  const names = layout === "hf" ? hfNames(source) : GGUF_NAMES;
+  const w = new TensorLoader(source);
+  const { hiddenSize: d, intermediateSize: ff, numHeads, headDim } = config;
+  const tr = { transposed: names.transposed };
+  const layerNorm = (base: string) => new LayerNorm(w.vector(`${base}.weight`, d), w.vector(`${base}.bias`, d), config.layerNormEps);
+
+  const wte = new Embedding(w.matrix(`${names.tokenEmbd}.weight`, config.vocabSize, d));
+  const wpe = new Embedding(w.matrix(`${names.positionEmbd}.weight`, config.maxPositions, d));
+  const blocks: GPT2Block[] = [];
+  for (let l = 0; l < config.numLayers; l++) {
+    blocks.push({
+      ln1: layerNorm(names.attnNorm(l)),
+      attn: new SelfAttention(
+        { nHeads: numHeads, nKVHeads: numHeads, headDim },
+        { kind: "fused", qkv: w.linear(names.attnQKV(l), 3 * d, d, true, tr) },
+        w.linear(names.attnOut(l), d, d, true, tr),
+      ),
+      ln2: layerNorm(names.ffnNorm(l)),
+      mlp: new GeluMLP(w.linear(names.ffnUp(l), ff, d, true, tr), w.linear(names.ffnDown(l), d, ff, true, tr)),
+    });
+  }
+  const lnF = layerNorm(names.outputNorm);
+  const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, config.vocabSize, d) : wte.table;
+  return new GPT2Model(config, wte, wpe, blocks, lnF, head);
+}
+
+class GPT2Model implements CausalLM {
+  private capacity = 0; // rows the buffers below hold
+  private x = new Float32Array(0); // (n, nEmbd) residual stream
+  private xb = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
+  private xb2 = new Float32Array(0); // (n, nEmbd) output of a sublayer
+  private h = new Float32Array(0); // (n, nFF) MLP hidden
+  private attnScratch: AttentionScratch = {
+    q: new Float32Array(0), // (n, nEmbd)
+    qkv: new Float32Array(0), // (n, 3·nEmbd)
+    context: new Float32Array(0), // (n, nEmbd)
+    scores: new Float32Array(0), // (kvLen)
+  };
+
+  constructor(
+    readonly config: GPT2Config,
+    private readonly wte: Embedding,
+    private readonly wpe: Embedding,
+    private readonly blocks: GPT2Block[],
+    private readonly lnF: LayerNorm,
+    private readonly head: Matrix,
+  ) {}
+
+  createCache(): DenseKVCache {
+    return new DenseKVCache(this.config.numLayers, this.config.hiddenSize, this.config.maxPositions);
+  }
+
+  async forward(tokens: ArrayLike<number>, startPos: number, kvCache: KVCache, options: ForwardOptions = {}): Promise<Float32Array> {
+    const cache = checkForward(this.config, tokens, startPos, kvCache);
+    const { hiddenSize: d, vocabSize } = this.config;
+    const n = tokens.length;
+    const trace = options.trace;
+    cache.reserve(startPos + n);
+    this.ensureBuffers(n, cache.allocated);
+    const { x, xb, xb2, h } = this;
+
+    // x (n, nEmbd) = wte[token] + wpe[position]
+    for (let t = 0; t < n; t++) {
+      this.wte.lookup(x, t, tokens[t]);
+      this.wpe.lookup(xb, t, startPos + t);
+    }
+    add(x, x, xb, n * d);
+    trace?.("embd", -1, x.subarray(0, n * d));
+
+    for (let l = 0; l < this.blocks.length; l++) {
+      const b = this.blocks[l];
+      b.ln1.forward(xb, x, n); // (n, nEmbd)
+      b.attn.forward(xb2, xb, n, startPos, cache, l, this.attnScratch, trace); // (n, nEmbd)
+      add(x, x, xb2, n * d);
+      trace?.("attn_residual", l, x.subarray(0, n * d));
+      b.ln2.forward(xb, x, n);
+      b.mlp.forward(xb2, xb, n, h);
+      add(x, x, xb2, n * d);
+      trace?.("l_out", l, x.subarray(0, n * d));
+    }
+    cache.commit(startPos + n);
+
+    // Final norm and LM head only for the rows that need logits.
+    const nOut = options.logits === "all" ? n : 1;
+    const rows = x.subarray((n - nOut) * d, n * d); // (nOut, nEmbd)
+    this.lnF.forward(xb, rows, nOut);
+    trace?.("result_norm", -1, xb.subarray(0, nOut * d));
+    const logits = new Float32Array(nOut * vocabSize); // (nOut, vocab), owned by the caller
+    this.head.matmul(logits, xb, nOut);
+    return logits;
+  }
+
+  private ensureBuffers(n: number, kvCapacity: number): void {
+    const { hiddenSize: d, intermediateSize: ff } = this.config;
+    if (n > this.capacity) {
+      this.capacity = n;
+      this.x = new Float32Array(n * d);
+      this.xb = new Float32Array(n * d);
+      this.xb2 = new Float32Array(n * d);
+      this.h = new Float32Array(n * ff);
+      this.attnScratch.q = new Float32Array(n * d);
+      this.attnScratch.qkv = new Float32Array(n * 3 * d);
+      this.attnScratch.context = new Float32Array(n * d);
+    }
+    if (this.attnScratch.scores.length < kvCapacity) this.attnScratch.scores = new Float32Array(kvCapacity);
+  }
+}

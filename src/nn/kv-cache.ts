@@ -1,0 +1,79 @@
+import { LoomError } from "../errors.js";
+
+const CHUNK = 256;
+
+/**
+ * Keys and values of every layer as f32, position-major: per layer (nCtx, kvDim) with
+ * kvDim = nKVHeads·headDim, so the rows a forward call appends are contiguous and a K/V
+ * projection can write straight into them. Room grows in chunks (at least doubling), up to
+ * `maxLength`. It satisfies the KVCache contract of src/models/types.ts structurally (nn does
+ * not import from models).
+ */
+export class DenseKVCache {
+  private keyData: Float32Array[];
+  private valueData: Float32Array[];
+  private capacity = 0;
+  private stored = 0;
+
+  constructor(readonly nLayers: number, readonly kvDim: number, readonly maxLength: number) {
+    this.keyData = Array.from({ length: nLayers }, () => new Float32Array(0));
+    this.valueData = Array.from({ length: nLayers }, () => new Float32Array(0));
+  }
+
+  get length(): number { return this.stored; }
+
+  /** Room (in positions) currently allocated per layer. */
+  get allocated(): number { return this.capacity; }
+
+  /** Keys of one layer, (nCtx, kvDim); rows ≥ length are scratch. Re-fetch after reserve(). */
+  keys(layer: number): Float32Array { return this.keyData[layer]; }
+  values(layer: number): Float32Array { return this.valueData[layer]; }
+
+  /** Makes room for `length` positions in every layer. */
+  reserve(length: number): void {
+    if (length > this.maxLength) {
+      throw new LoomError(`context too long: ${length} positions requested, the cache holds at most ${this.maxLength}`);
+    }
+    if (length <= this.capacity) return;
+    const grown = Math.min(this.maxLength, Math.ceil(Math.max(length, this.capacity * 2) / CHUNK) * CHUNK);
+    this.resize(grown);
+  }
+
+  /** Records that positions [length, newLength) of every layer now hold keys and values. */
+  commit(newLength: number): void {
+    if (newLength < this.stored || newLength > this.capacity) {
+      throw new LoomError(`cannot commit ${newLength} positions (stored ${this.stored}, room for ${this.capacity})`);
+    }
+    this.stored = newLength;
+  }
+
+  clone(): DenseKVCache {
+    const copy = new DenseKVCache(this.nLayers, this.kvDim, this.maxLength);
+    copy.reserve(this.stored);
+    const used = this.stored * this.kvDim;
+    for (let l = 0; l < this.nLayers; l++) {
+      copy.keyData[l].set(this.keyData[l].subarray(0, used));
+      copy.valueData[l].set(this.valueData[l].subarray(0, used));
+    }
+    copy.stored = this.stored;
+    return copy;
+  }
+
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0) throw new LoomError(`cannot truncate a KV cache to ${length}`);
+    this.stored = Math.min(this.stored, length);
+  }
+
+  private resize(capacity: number): void {
+    const used = this.stored * this.kvDim;
+    for (let l = 0; l < this.nLayers; l++) {
+      const k = new Float32Array(capacity * this.kvDim);
+      const v = new Float32Array(capacity * this.kvDim);
+      k.set(this.keyData[l].subarray(0, used));
+      v.set(this.valueData[l].subarray(0, used));
+      this.keyData[l] = k;
+      this.valueData[l] = v;
+    }
+    this.capacity = capacity;
+  }
+}

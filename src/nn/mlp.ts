@@ -1,0 +1,36 @@
+import { gelu, swiglu } from "../kernels/elementwise.js";
+import type { Linear } from "./linear.js";
+
+export interface MLP {
+  /** Hidden width (nFF): the scratch buffers must hold n·hiddenSize floats. */
+  readonly hiddenSize: number;
+  /** out (n, nEmbd) = mlp(x (n, nEmbd)), using h1, h2 (n, nFF) as scratch. */
+  forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array, h2: Float32Array): void;
+}
+
+/** GPT-2's MLP: down(gelu(up(x))), with the tanh-approximated GELU. */
+export class GeluMLP implements MLP {
+  constructor(readonly up: Linear, readonly down: Linear) {}
+
+  get hiddenSize(): number { return this.up.outFeatures; }
+
+  forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array): void {
+    this.up.forward(h1, x, n); // (n, nFF)
+    gelu(h1, h1, n * this.hiddenSize);
+    this.down.forward(out, h1, n); // (n, nEmbd)
+  }
+}
+
+/** Llama's MLP: down(silu(gate(x)) · up(x)). */
+export class SwiGLUMLP implements MLP {
+  constructor(readonly gate: Linear, readonly up: Linear, readonly down: Linear) {}
+
+  get hiddenSize(): number { return this.gate.outFeatures; }
+
+  forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array, h2: Float32Array): void {
+    this.gate.forward(h1, x, n); // (n, nFF)
+    this.up.forward(h2, x, n); // (n, nFF)
+    swiglu(h1, h1, h2, n * this.hiddenSize);
+    this.down.forward(out, h1, n); // (n, nEmbd)
+  }
+}
