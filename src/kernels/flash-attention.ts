@@ -1,0 +1,235 @@
+/**
+ * Flash-style causal attention: the same result as the naive kernel, without ever holding the
+ * (seqLen × kvLen) score matrix. Queries are taken in tiles; keys and values stream past each tile
+ * in blocks, and every query row keeps an online softmax:
+ *
+ *   m  = running max of its scores,   l = running Σ exp(s − m),   acc = running Σ exp(s − m)·v
+ *
+ * A new block with scores s_j moves the max to m' = max(m, max_j s_j); the old sums are rescaled
+ * by exp(m − m') and the block's terms added. At the end out = acc / l. Scratch is O(tile × headDim)
+ * per call, so attention memory grows only with the KV cache (linear in sequence length).
+ *
+ * GQA: the `group` = nHeads/nKVHeads query heads that share a K/V head are processed together, so
+ * a query tile is (queryBlock positions × group heads) rows reading one K/V block.
+ *
+ * K/V layout: position-major rows of kvDim = nKVHeads·headDim floats. A dense cache stores
+ * position p in row p; a rotating (ring-buffer) cache of `ringSlots` rows stores it in row
+ * p mod ringSlots. Both are read through `ringSlots` (omit it for a dense cache).
+ */
+import { LoomError } from "../errors.js";
+
+/**
+ * The causal (and sliding-window) mask, in one place: the query at position p sees key positions
+ * [first, end) = [max(0, p − window + 1), p + 1) — exactly `window` keys including itself, as HF
+ * and llama.cpp agree — or [0, p + 1) without a window.
+ */
+export function visibleKeys(queryPos: number, window?: number): { first: number; end: number } {
+  return { first: window === undefined ? 0 : Math.max(0, queryPos - window + 1), end: queryPos + 1 };
+}
+
+export interface FlashAttentionDims {
+  /** Query rows in this call (seqLen; 1 while decoding). */
+  nQ: number;
+  /** Position of query row 0: query t sits at startPos + t. */
+  startPos: number;
+  nHeads: number;
+  /** nHeads must be a multiple of nKVHeads; query head h reads kv head ⌊h / (nHeads/nKVHeads)⌋. */
+  nKVHeads: number;
+  headDim: number;
+  /** Multiplies q·k before the softmax (1/√headDim unless the model says otherwise). */
+  scale: number;
+  /** Sliding window: the query at p sees keys p−window+1 ..= p (exactly `window` keys, itself included). */
+  window?: number;
+  /** Logit soft-cap (Gemma 2): s ← cap·tanh(s / cap), applied after `scale`. */
+  softCap?: number;
+  /** K/V live in a ring of this many rows (position p in row p mod ringSlots). Omit for a dense cache. */
+  ringSlots?: number;
+}
+
+export interface FlashTiles {
+  /** Query positions per tile (each brings `group` heads). */
+  queryBlock: number;
+  /** Keys per block streamed past a tile. */
+  keyBlock: number;
+}
+
+export const DEFAULT_FLASH_TILES: FlashTiles = { queryBlock: 16, keyBlock: 64 };
+
+/** Caller-owned working memory for flashAttention; make it once per model and reuse it. */
+export interface FlashScratch {
+  readonly tiles: FlashTiles;
+  /** Largest rows per tile it was sized for: queryBlock × group. */
+  readonly maxRows: number;
+  readonly headDim: number;
+  scores: Float64Array; // (keyBlock): one row's scores for the current block
+  acc: Float64Array; // (rows, headDim): running Σ exp(s − m)·v
+  rowMax: Float64Array; // (rows)
+  rowSum: Float64Array; // (rows)
+}
+
+export function createFlashScratch(
+  nHeads: number, nKVHeads: number, headDim: number, tiles: FlashTiles = DEFAULT_FLASH_TILES,
+): FlashScratch {
+  if (!(tiles.queryBlock >= 1 && tiles.keyBlock >= 1) || !Number.isInteger(tiles.queryBlock) || !Number.isInteger(tiles.keyBlock)) {
+    throw new LoomError(`flash attention tiles must be positive integers, got ${JSON.stringify(tiles)}`);
+  }
+  const maxRows = tiles.queryBlock * Math.max(1, Math.floor(nHeads / nKVHeads));
+  return {
+    tiles: { ...tiles },
+    maxRows,
+    headDim,
+    scores: new Float64Array(tiles.keyBlock),
+    acc: new Float64Array(maxRows * headDim),
+    rowMax: new Float64Array(maxRows),
+    rowSum: new Float64Array(maxRows),
+  };
+}
+
+/** Floats of scratch a call needs, for callers that budget memory. */
+export function flashScratchFloats(nHeads: number, nKVHeads: number, headDim: number, tiles: FlashTiles = DEFAULT_FLASH_TILES): number {
+  const rows = tiles.queryBlock * Math.floor(nHeads / nKVHeads);
+  return tiles.keyBlock + rows * (headDim + 2);
+}
+
+/**
+ * out (nQ, nHeads·headDim) = softmax(mask(scale · q kᵀ)) v, for q (nQ, nHeads·headDim) and the
+ * K/V rows of kCache/vCache (see the layout above). Every key position the mask lets a query see
+ * must be present in the cache.
+ */
+export function flashAttention(
+  out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array,
+  d: FlashAttentionDims, s: FlashScratch,
+): void {
+  checkDims(out, q, kCache, vCache, d, s);
+  const { nQ, startPos, nHeads, nKVHeads, headDim, scale, window, softCap } = d;
+  const group = nHeads / nKVHeads;
+  const qRow = nHeads * headDim;
+  const kvRow = nKVHeads * headDim;
+  const ring = d.ringSlots ?? 0;
+  const { queryBlock, keyBlock } = s.tiles;
+  const { scores, acc, rowMax, rowSum } = s;
+
+  for (let g = 0; g < nKVHeads; g++) {
+    const kvHeadOffset = g * headDim;
+    for (let t0 = 0; t0 < nQ; t0 += queryBlock) {
+      const t1 = Math.min(nQ, t0 + queryBlock);
+      const rows = (t1 - t0) * group; // row r is query t0 + ⌊r/group⌋, head g·group + r mod group
+      rowMax.fill(-Infinity, 0, rows);
+      rowSum.fill(0, 0, rows);
+      acc.fill(0, 0, rows * headDim);
+
+      // Keys any query of this tile may see: from the first query's window start to the last query
+      // (visibleKeys, inlined so the hot loop allocates nothing).
+      const keysFirst = window === undefined ? 0 : Math.max(0, startPos + t0 - window + 1);
+      const keysEnd = startPos + t1;
+      for (let k0 = keysFirst; k0 < keysEnd; k0 += keyBlock) {
+        const k1 = Math.min(keysEnd, k0 + keyBlock);
+        for (let r = 0; r < rows; r++) {
+          const t = t0 + Math.floor(r / group);
+          const qo = t * qRow + (g * group + (r % group)) * headDim;
+          const pos = startPos + t;
+          const lo = window === undefined ? k0 : Math.max(k0, pos - window + 1);
+          const hi = Math.min(k1, pos + 1);
+          if (lo >= hi) continue;
+
+          // Scores of this row against the block, and their max.
+          let blockMax = -Infinity;
+          for (let j = lo; j < hi; j++) {
+            const ko = (ring === 0 ? j : j % ring) * kvRow + kvHeadOffset;
+            let score = dot(q, qo, kCache, ko, headDim) * scale;
+            if (softCap !== undefined) score = softCap * Math.tanh(score / softCap);
+            scores[j - k0] = score;
+            if (score > blockMax) blockMax = score;
+          }
+
+          // Online softmax: rescale what was accumulated under the old max, then add this block.
+          const oldMax = rowMax[r];
+          const newMax = blockMax > oldMax ? blockMax : oldMax;
+          const ao = r * headDim;
+          let sum = rowSum[r];
+          if (newMax !== oldMax) {
+            const correction = Math.exp(oldMax - newMax); // 0 on the first block (oldMax = −∞)
+            sum *= correction;
+            for (let i = 0; i < headDim; i++) acc[ao + i] *= correction;
+          }
+          // Two keys per pass over the accumulator halve its loads and stores.
+          let j = lo;
+          for (; j + 1 < hi; j += 2) {
+            const p0 = Math.exp(scores[j - k0] - newMax), p1 = Math.exp(scores[j + 1 - k0] - newMax);
+            sum += p0 + p1;
+            const v0 = (ring === 0 ? j : j % ring) * kvRow + kvHeadOffset;
+            const v1 = (ring === 0 ? j + 1 : (j + 1) % ring) * kvRow + kvHeadOffset;
+            for (let i = 0; i < headDim; i++) acc[ao + i] += p0 * vCache[v0 + i] + p1 * vCache[v1 + i];
+          }
+          if (j < hi) {
+            const p0 = Math.exp(scores[j - k0] - newMax);
+            sum += p0;
+            const v0 = (ring === 0 ? j : j % ring) * kvRow + kvHeadOffset;
+            for (let i = 0; i < headDim; i++) acc[ao + i] += p0 * vCache[v0 + i];
+          }
+          rowMax[r] = newMax;
+          rowSum[r] = sum;
+        }
+      }
+
+      for (let r = 0; r < rows; r++) {
+        const t = t0 + Math.floor(r / group);
+        const oo = t * qRow + (g * group + (r % group)) * headDim;
+        const inv = 1 / rowSum[r];
+        const ao = r * headDim;
+        for (let i = 0; i < headDim; i++) out[oo + i] = acc[ao + i] * inv;
+      }
+    }
+  }
+}
+
+/** Σ a[ao+i]·b[bo+i] for i < len, in four independent partial sums. */
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    s0 += a[ao + i] * b[bo + i];
+    s1 += a[ao + i + 1] * b[bo + i + 1];
+    s2 += a[ao + i + 2] * b[bo + i + 2];
+    s3 += a[ao + i + 3] * b[bo + i + 3];
+  }
+  for (; i < len; i++) s0 += a[ao + i] * b[bo + i];
+  return s0 + s1 + s2 + s3;
+}
+
+function checkDims(
+  out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, d: FlashAttentionDims, s: FlashScratch,
+): void {
+  const where = `flashAttention(nQ=${d.nQ}, startPos=${d.startPos}, nHeads=${d.nHeads}, nKVHeads=${d.nKVHeads}, headDim=${d.headDim})`;
+  const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
+  if (!positiveInt(d.nQ) || !positiveInt(d.nHeads) || !positiveInt(d.nKVHeads) || !positiveInt(d.headDim)
+    || !Number.isInteger(d.startPos) || d.startPos < 0) {
+    throw new LoomError(`${where}: sizes must be positive integers and startPos a non-negative integer`);
+  }
+  if (d.nHeads % d.nKVHeads !== 0) throw new LoomError(`${where}: ${d.nHeads} query heads cannot share ${d.nKVHeads} K/V heads`);
+  if (d.window !== undefined && !positiveInt(d.window)) throw new LoomError(`${where}: window must be a positive integer, got ${d.window}`);
+  if (d.softCap !== undefined && !(d.softCap > 0)) throw new LoomError(`${where}: softCap must be positive, got ${d.softCap}`);
+  const qLen = d.nQ * d.nHeads * d.headDim;
+  if (q.length < qLen || out.length < qLen) {
+    throw new LoomError(`${where}: q has ${q.length} and out ${out.length} floats, need ${qLen}`);
+  }
+  const kvDim = d.nKVHeads * d.headDim;
+  const kvEnd = d.startPos + d.nQ;
+  let rowsNeeded = kvEnd;
+  if (d.ringSlots !== undefined) {
+    // Positions in flight at once: a window (or everything, without one) plus this call's queries.
+    const live = d.window === undefined ? kvEnd : Math.min(kvEnd, d.window - 1 + d.nQ);
+    if (!positiveInt(d.ringSlots) || d.ringSlots < live) {
+      throw new LoomError(`${where}: a ring of ${d.ringSlots} slots cannot hold the ${live} positions this call reads`);
+    }
+    rowsNeeded = Math.min(kvEnd, d.ringSlots);
+  }
+  if (k.length < rowsNeeded * kvDim || v.length < rowsNeeded * kvDim) {
+    throw new LoomError(`${where}: K/V hold ${k.length}/${v.length} floats, need ${rowsNeeded} rows of ${kvDim}`);
+  }
+  const group = d.nHeads / d.nKVHeads;
+  if (s.headDim !== d.headDim || s.tiles.queryBlock * group > s.maxRows) {
+    throw new LoomError(`${where}: scratch was made for headDim ${s.headDim} and ${s.maxRows} rows per tile, `
+      + `this call needs headDim ${d.headDim} and ${s.tiles.queryBlock * group}`);
+  }
+}
