@@ -1,0 +1,141 @@
+/**
+ * `loom generate`: continue a prompt. Every Hugging Face generation option has a kebab-case flag.
+ * Text streams to the terminal as tokens arrive; `--json` prints one JSON object as the last line.
+ */
+import { parseArgs } from "node:util";
+import { loadModel } from "../engine.js";
+import { LoomError } from "../errors.js";
+import { createDownloadProgress } from "../hub/index.js";
+import { generate, stream, type GenerationOptions } from "../generation/index.js";
+import type { EarlyStopping } from "../generation/options.js";
+import { idListFlag, intFlag, numberFlag } from "./args.js";
+
+const HELP = `usage: loom generate [--model PATH|HUB_ID] (--prompt TEXT | --prompt-ids 1,2,3) [options]
+
+  --model PATH          HF folder, .gguf file or hub id (default: Loom's bundled model)
+  --prompt TEXT         prompt text, tokenized with the model's tokenizer
+  --prompt-ids IDS      prompt as comma-separated token ids
+  --max-length N        total length, prompt included      --max-new-tokens N
+  --min-length N        --min-new-tokens N
+  --do-sample           sample instead of greedy            --seed S
+  --temperature T       --top-k K   --top-p P   --min-p P   --typical-p P
+  --repetition-penalty R          --no-repeat-ngram-size K
+  --num-beams B   --length-penalty L   --early-stopping true|false|never
+  --num-return-sequences R        --eos-token-id ID[,ID…]   --pad-token-id ID
+  --stop TEXT           stop string (repeatable)
+  --json                print {"ids", "text"} (or {"sequences": […]}) as the last line
+  --offline             never reach the hub; use the local cache only
+  --revision REV        hub revision (branch, tag or commit)`;
+
+function earlyStoppingFlag(value: string | undefined): EarlyStopping | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  if (value === "never") return "never";
+  throw new LoomError(`--early-stopping expects true, false or never, got '${value}'`);
+}
+
+export async function generateCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      prompt: { type: "string" },
+      "prompt-ids": { type: "string" },
+      "max-length": { type: "string" },
+      "max-new-tokens": { type: "string" },
+      "min-length": { type: "string" },
+      "min-new-tokens": { type: "string" },
+      "do-sample": { type: "boolean" },
+      temperature: { type: "string" },
+      "top-k": { type: "string" },
+      "top-p": { type: "string" },
+      "min-p": { type: "string" },
+      "typical-p": { type: "string" },
+      "repetition-penalty": { type: "string" },
+      "no-repeat-ngram-size": { type: "string" },
+      "num-beams": { type: "string" },
+      "length-penalty": { type: "string" },
+      "early-stopping": { type: "string" },
+      "num-return-sequences": { type: "string" },
+      "eos-token-id": { type: "string" },
+      "pad-token-id": { type: "string" },
+      stop: { type: "string", multiple: true },
+      seed: { type: "string" },
+      json: { type: "boolean" },
+      offline: { type: "boolean" },
+      revision: { type: "string" },
+      threads: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const eos = idListFlag("eos-token-id", values["eos-token-id"]);
+  const options: GenerationOptions = {
+    maxLength: intFlag("max-length", values["max-length"]),
+    maxNewTokens: intFlag("max-new-tokens", values["max-new-tokens"]),
+    minLength: intFlag("min-length", values["min-length"]),
+    minNewTokens: intFlag("min-new-tokens", values["min-new-tokens"]),
+    doSample: values["do-sample"],
+    temperature: numberFlag("temperature", values.temperature),
+    topK: intFlag("top-k", values["top-k"]),
+    topP: numberFlag("top-p", values["top-p"]),
+    minP: numberFlag("min-p", values["min-p"]),
+    typicalP: numberFlag("typical-p", values["typical-p"]),
+    repetitionPenalty: numberFlag("repetition-penalty", values["repetition-penalty"]),
+    noRepeatNgramSize: intFlag("no-repeat-ngram-size", values["no-repeat-ngram-size"]),
+    numBeams: intFlag("num-beams", values["num-beams"]),
+    lengthPenalty: numberFlag("length-penalty", values["length-penalty"]),
+    earlyStopping: earlyStoppingFlag(values["early-stopping"]),
+    numReturnSequences: intFlag("num-return-sequences", values["num-return-sequences"]),
+    eosTokenId: eos === undefined ? undefined : eos.length === 1 ? eos[0] : eos,
+    padTokenId: intFlag("pad-token-id", values["pad-token-id"]),
+    stopStrings: values.stop,
+    seed: intFlag("seed", values.seed),
+  };
+  for (const key of Object.keys(options) as (keyof GenerationOptions)[]) if (options[key] === undefined) delete options[key];
+
+  if ((values.prompt === undefined) === (values["prompt-ids"] === undefined)) {
+    throw new LoomError("give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
+  }
+  const { model, tokenizer } = await loadModel(values.model, {
+    offline: values.offline,
+    revision: values.revision,
+    threads: intFlag("threads", values.threads),
+    onProgress: values.json ? undefined : createDownloadProgress(),
+  });
+  let promptIds = idListFlag("prompt-ids", values["prompt-ids"]);
+  if (promptIds === undefined) {
+    if (!tokenizer) throw new LoomError(`${model.path} has no tokenizer; use --prompt-ids`);
+    promptIds = tokenizer.encode(values.prompt!);
+  }
+  const text = (ids: number[]) => tokenizer?.decode(ids, { skipSpecialTokens: true }) ?? "";
+
+  const oneSequence = (options.numBeams ?? 1) === 1 && (options.numReturnSequences ?? 1) === 1;
+  if (oneSequence) {
+    const ids: number[] = [];
+    if (!values.json && values.prompt !== undefined) process.stdout.write(values.prompt);
+    for await (const step of stream(model, promptIds, options, tokenizer)) {
+      ids.push(step.token);
+      if (!values.json) process.stdout.write(step.text);
+    }
+    if (values.json) console.log(JSON.stringify({ ids, text: text(ids) }));
+    else process.stdout.write("\n");
+    return 0;
+  }
+
+  const result = await generate(model, promptIds, options, tokenizer);
+  const sequences = result.newTokens.map((ids, i) => ({ ids, text: text(ids), score: result.scores?.[i] ?? null }));
+  if (values.json) {
+    console.log(JSON.stringify({ sequences }));
+  } else {
+    sequences.forEach((s, i) => {
+      const score = s.score === null ? "" : ` (score ${s.score.toFixed(4)})`;
+      console.log(`--- sequence ${i + 1}${score}\n${values.prompt ?? ""}${s.text}`);
+    });
+  }
+  return 0;
+}
