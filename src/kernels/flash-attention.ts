@@ -119,10 +119,12 @@ export function flashAttention(
       acc.fill(0, 0, rows * headDim);
 
       // Keys any query of this tile may see: from the first query's window start to the last query
-      // (visibleKeys, inlined so the hot loop allocates nothing).
+      // (visibleKeys, inlined so the hot loop allocates nothing). Blocks start at multiples of
+      // keyBlock in absolute positions, so each query row meets the same blocks in the same order
+      // whatever the tiling: prefill, chunked prefill and decode give bit-identical rows.
       const keysFirst = window === undefined ? 0 : Math.max(0, startPos + t0 - window + 1);
       const keysEnd = startPos + t1;
-      for (let k0 = keysFirst; k0 < keysEnd; k0 += keyBlock) {
+      for (let k0 = keysFirst - (keysFirst % keyBlock); k0 < keysEnd; k0 += keyBlock) {
         const k1 = Math.min(keysEnd, k0 + keyBlock);
         for (let r = 0; r < rows; r++) {
           const t = t0 + Math.floor(r / group);

@@ -32,3 +32,6 @@ export { ropeInvFreq, applyRopeFreqFactors, llama3RopeFactors, fillRopeTables, r
 export type { RopeDims, RopeStyle, Llama3RopeScaling } from "./rope.js";
 export { causalAttention } from "./attention.js";
 export type { AttentionDims } from "./attention.js";
+export { flashAttention, createFlashScratch, visibleKeys, DEFAULT_FLASH_TILES } from "./flash-attention.js";
+export type { FlashAttentionDims, FlashScratch, FlashTiles } from "./flash-attention.js";
+export { naiveAttention } from "./attention-naive-ref.js";

@@ -1,16 +1,16 @@
 import { LoomError } from "../errors.js";
-import { DenseKVCache } from "../nn/kv-cache.js";
+import { ModelKVCache } from "../nn/model-kv-cache.js";
 import type { KVCache, ModelConfig } from "./types.js";
 
 /**
- * Validates one forward call's arguments against the model and returns its dense cache: tokens
- * are in-vocabulary integers, the cache belongs to a model of this shape, its length is startPos,
- * and the new positions fit in `maxPositions`.
+ * Validates one forward call's arguments against the model and returns its cache: tokens are
+ * in-vocabulary integers, the cache belongs to a model of this shape, its length is startPos, and
+ * the new positions fit in `maxPositions`.
  */
 export function checkForward(
   config: ModelConfig, tokens: ArrayLike<number>, startPos: number, cache: KVCache,
-): DenseKVCache {
-  if (!(cache instanceof DenseKVCache) || cache.nLayers !== config.numLayers ||
+): ModelKVCache {
+  if (!(cache instanceof ModelKVCache) || cache.nLayers !== config.numLayers ||
       cache.kvDim !== config.numKVHeads * config.headDim) {
     throw new LoomError(`forward: the cache was not created by this ${config.architecture} model's createCache()`);
   }
@@ -29,4 +29,42 @@ export function checkForward(
     throw new LoomError(`forward: positions up to ${end} exceed the model's context of ${config.maxPositions}`);
   }
   return cache;
+}
+
+export const DEFAULT_PREFILL_CHUNK = 512;
+
+/** The chunk size a call asked for, checked. */
+export function prefillChunkOf(requested: number | undefined): number {
+  const chunk = requested ?? DEFAULT_PREFILL_CHUNK;
+  if (!Number.isInteger(chunk) || chunk < 1) throw new LoomError(`forward: prefillChunk must be a positive integer, got ${chunk}`);
+  return chunk;
+}
+
+/**
+ * Runs a call of n tokens at startPos as consecutive chunks of at most `chunk` tokens, each one
+ * reserved in and committed to the cache like a call of its own (so a ring cache needs room for
+ * its window plus one chunk, never the whole prompt). `run(from, to, rows)` pushes tokens
+ * [from, to) through the model and returns the logits of its last `rows` tokens (0 = none
+ * needed). The result is (nOut, vocab): every row for "all", the last one for "last".
+ */
+export function forwardInChunks(
+  cache: ModelKVCache, startPos: number, n: number, chunk: number, mode: "last" | "all", vocab: number,
+  run: (from: number, to: number, rows: number) => Float32Array | undefined,
+): Float32Array {
+  const logits = new Float32Array((mode === "all" ? n : 1) * vocab); // owned by the caller
+  try {
+    for (let from = 0; from < n; from += chunk) {
+      const to = Math.min(n, from + chunk);
+      const rows = mode === "all" ? to - from : to === n ? 1 : 0;
+      cache.reserve(startPos + to);
+      const part = run(from, to, rows);
+      cache.commit(startPos + to);
+      if (rows > 0) logits.set(part!, mode === "all" ? from * vocab : 0);
+    }
+  } catch (error) {
+    // Leave the cache as the call found it, where a ring still allows; the call's error is what matters.
+    try { cache.truncate(startPos); } catch { /* a ring already overwrote older positions */ }
+    throw error;
+  }
+  return logits;
 }

@@ -8,17 +8,17 @@
  */
 import { LoomError } from "../errors.js";
 import { add } from "../kernels/elementwise.js";
-import { SelfAttention, type AttentionScratch } from "../nn/attention.js";
+import { AttentionScratch, SelfAttention } from "../nn/attention.js";
 import { Embedding } from "../nn/embedding.js";
-import { DenseKVCache } from "../nn/kv-cache.js";
+import { ModelKVCache } from "../nn/model-kv-cache.js";
 import type { Matrix } from "../nn/matrix.js";
 import { GeluMLP } from "../nn/mlp.js";
 import { LayerNorm } from "../nn/norms.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
-import { checkForward } from "./forward-checks.js";
+import { checkForward, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
 import { ggufVocabSize, TensorLoader } from "./tensor-loader.js";
-import type { CausalLM, ForwardOptions, KVCache, ModelConfig } from "./types.js";
+import type { CausalLM, ForwardOptions, KVCache, ModelConfig, TraceFn } from "./types.js";
 
 export interface GPT2Config extends ModelConfig {
   architecture: "gpt2";
@@ -90,7 +90,7 @@ function headDimOf(hiddenSize: number, numHeads: number, origin: string): number
 // Weight names
 
 /** Where each weight lives in one checkpoint layout (names without ".weight"/".bias"). */
-interface GPT2Names {
+export interface GPT2Names {
   tokenEmbd: string;
   positionEmbd: string;
   outputNorm: string;
@@ -107,7 +107,7 @@ interface GPT2Names {
 }
 
 /** HF: `transformer.` prefix from GPT2LMHeadModel, none from a bare GPT2Model. */
-function hfNames(source: WeightSource): GPT2Names {
+export function hfNames(source: WeightSource): GPT2Names {
   const p = source.has("transformer.wte.weight") ? "transformer." : "";
   return {
     tokenEmbd: `${p}wte`, positionEmbd: `${p}wpe`, outputNorm: `${p}ln_f`, output: "lm_head",
@@ -121,7 +121,7 @@ function hfNames(source: WeightSource): GPT2Names {
   };
 }
 
-const GGUF_NAMES: GPT2Names = {
+export const GGUF_NAMES: GPT2Names = {
   tokenEmbd: "token_embd", positionEmbd: "position_embd", outputNorm: "output_norm", output: "output",
   attnNorm: (l) => `blk.${l}.attn_norm`,
   attnQKV: (l) => `blk.${l}.attn_qkv`,
@@ -170,17 +170,12 @@ export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf"
 }
 
 class GPT2Model implements CausalLM {
-  private capacity = 0; // rows the buffers below hold
+  private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
   private x = new Float32Array(0); // (n, nEmbd) residual stream
   private xb = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
   private xb2 = new Float32Array(0); // (n, nEmbd) output of a sublayer
   private h = new Float32Array(0); // (n, nFF) MLP hidden
-  private attnScratch: AttentionScratch = {
-    q: new Float32Array(0), // (n, nEmbd)
-    qkv: new Float32Array(0), // (n, 3·nEmbd)
-    context: new Float32Array(0), // (n, nEmbd)
-    scores: new Float32Array(0), // (kvLen)
-  };
+  private readonly attnScratch: AttentionScratch;
 
   constructor(
     readonly config: GPT2Config,
@@ -189,19 +184,28 @@ class GPT2Model implements CausalLM {
     private readonly blocks: GPT2Block[],
     private readonly lnF: LayerNorm,
     private readonly head: Matrix,
-  ) {}
+  ) {
+    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numHeads, headDim: config.headDim });
+  }
 
-  createCache(): DenseKVCache {
-    return new DenseKVCache(this.config.numLayers, this.config.hiddenSize, this.config.maxPositions);
+  createCache(): ModelKVCache {
+    const c = this.config;
+    return new ModelKVCache(Array(c.numLayers).fill(undefined), c.hiddenSize, c.maxPositions);
   }
 
   async forward(tokens: ArrayLike<number>, startPos: number, kvCache: KVCache, options: ForwardOptions = {}): Promise<Float32Array> {
     const cache = checkForward(this.config, tokens, startPos, kvCache);
+    const n = tokens.length;
+    const logits = forwardInChunks(cache, startPos, n, prefillChunkOf(options.prefillChunk), options.logits ?? "last", this.config.vocabSize,
+      (from, to, rows) => this.forwardChunk(Array.prototype.slice.call(tokens, from, to), startPos + from, cache, rows, options.trace));
+    return logits;
+  }
+
+  /** Pushes tokens at startPos.. through every layer; returns the logits of the last `rows` of them. */
+  private forwardChunk(tokens: number[], startPos: number, cache: ModelKVCache, rows: number, trace?: TraceFn): Float32Array | undefined {
     const { hiddenSize: d, vocabSize } = this.config;
     const n = tokens.length;
-    const trace = options.trace;
-    cache.reserve(startPos + n);
-    this.ensureBuffers(n, cache.allocated);
+    this.ensureBuffers(n);
     const { x, xb, xb2, h } = this;
 
     // x (n, nEmbd) = wte[token] + wpe[position]
@@ -223,30 +227,23 @@ class GPT2Model implements CausalLM {
       add(x, x, xb2, n * d);
       trace?.("l_out", l, x.subarray(0, n * d));
     }
-    cache.commit(startPos + n);
+    if (rows === 0) return undefined;
 
     // Final norm and LM head only for the rows that need logits.
-    const nOut = options.logits === "all" ? n : 1;
-    const rows = x.subarray((n - nOut) * d, n * d); // (nOut, nEmbd)
-    this.lnF.forward(xb, rows, nOut);
-    trace?.("result_norm", -1, xb.subarray(0, nOut * d));
-    const logits = new Float32Array(nOut * vocabSize); // (nOut, vocab), owned by the caller
-    this.head.matmul(logits, xb, nOut);
+    this.lnF.forward(xb, x.subarray((n - rows) * d, n * d), rows); // (rows, nEmbd)
+    trace?.("result_norm", -1, xb.subarray(0, rows * d));
+    const logits = new Float32Array(rows * vocabSize); // (rows, vocab)
+    this.head.matmul(logits, xb, rows);
     return logits;
   }
 
-  private ensureBuffers(n: number, kvCapacity: number): void {
+  private ensureBuffers(n: number): void {
     const { hiddenSize: d, intermediateSize: ff } = this.config;
-    if (n > this.capacity) {
-      this.capacity = n;
-      this.x = new Float32Array(n * d);
-      this.xb = new Float32Array(n * d);
-      this.xb2 = new Float32Array(n * d);
-      this.h = new Float32Array(n * ff);
-      this.attnScratch.q = new Float32Array(n * d);
-      this.attnScratch.qkv = new Float32Array(n * 3 * d);
-      this.attnScratch.context = new Float32Array(n * d);
-    }
-    if (this.attnScratch.scores.length < kvCapacity) this.attnScratch.scores = new Float32Array(kvCapacity);
+    if (n <= this.capacity) return;
+    this.capacity = n;
+    this.x = new Float32Array(n * d);
+    this.xb = new Float32Array(n * d);
+    this.xb2 = new Float32Array(n * d);
+    this.h = new Float32Array(n * ff);
   }
 }

@@ -1,122 +1,147 @@
 /**
- * The Llama family — Llama 2/3, TinyLlama, SmolLM, Mistral, Qwen2 — as one config-driven graph:
+ * The Llama family — Llama 2/3, TinyLlama, SmolLM, Mistral, Qwen2, Qwen3 — as one config-driven graph:
  *   x = embed(tokens)
- *   per layer:  x += o(attn(rope(q(RMSNorm(x))), rope(k(·)), v(·)))   (GQA/MQA, optional q/k/v biases)
+ *   per layer:  x += o(attn(rope(qNorm(q(RMSNorm(x)))), rope(kNorm(k(·))), v(·)))
+ *                    (GQA/MQA, optional q/k/v biases, Qwen3's per-head q/k RMSNorm, sliding windows)
  *               x += down(silu(gate(RMSNorm(x))) · up(RMSNorm(x)))
  *   logits = head(RMSNorm(x))        (head tied to the embedding when the checkpoint has none)
  *
  * HF checkpoints keep Q/K rows in rotate-half order (NEOX RoPE). llama.cpp's converter permutes
  * the Q/K rows of `llama` GGUF files so adjacent pairs rotate together ("normal" RoPE); `qwen2`
- * GGUF files are not permuted (NEOX). The pairing is a config field, so this file never asks
- * which format it came from beyond picking a name table.
+ * and `qwen3` GGUF files are not permuted (NEOX). The pairing is a config field, so this file
+ * never asks which format it came from beyond picking a name table.
+ *
+ * Sliding windows (Mistral's `sliding_window`, Qwen's use_sliding_window, explicit `layer_types`)
+ * live in the cache: createCache gives windowed layers a ring bounded by the window. llama.cpp's
+ * llama/qwen2/qwen3 graphs have no sliding window, so GGUF files of these families attend globally.
  */
 import { LoomError } from "../errors.js";
 import { add } from "../kernels/elementwise.js";
-import { applyRopeFreqFactors, llama3RopeFactors, ropeInvFreq, type Llama3RopeScaling, type RopeStyle } from "../kernels/rope.js";
-import { SelfAttention, type AttentionScratch } from "../nn/attention.js";
+import type { RopeStyle } from "../kernels/rope.js";
+import { AttentionScratch, SelfAttention } from "../nn/attention.js";
 import { tensorToFloat32 } from "../nn/create-matrix.js";
 import { Embedding } from "../nn/embedding.js";
-import { DenseKVCache } from "../nn/kv-cache.js";
 import type { Matrix } from "../nn/matrix.js";
 import { SwiGLUMLP } from "../nn/mlp.js";
+import { ModelKVCache } from "../nn/model-kv-cache.js";
 import { RMSNorm } from "../nn/norms.js";
 import { RotaryEmbedding } from "../nn/rope.js";
+import { ropeScalingFromGGUF, ropeScalingFromHF, type RopeScaling } from "../nn/rope-scaling.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
-import { checkForward } from "./forward-checks.js";
+import { checkForward, DEFAULT_PREFILL_CHUNK, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
+import { layerTypesFromHF, layerWindows, type AttentionLayerType } from "./layer-types.js";
 import { ggufVocabSize, TensorLoader } from "./tensor-loader.js";
-import type { CausalLM, ForwardOptions, KVCache, ModelConfig } from "./types.js";
+import type { CacheOptions, CausalLM, ForwardOptions, KVCache, ModelConfig, TraceFn } from "./types.js";
 
-export type LlamaArchitecture = "llama" | "mistral" | "qwen2";
+export type { RopeScaling };
 
-export type RopeScaling =
-  | ({ type: "llama3" } & Llama3RopeScaling)
-  | { type: "linear"; factor: number };
+export type LlamaArchitecture = "llama" | "mistral" | "qwen2" | "qwen3";
 
 export interface LlamaConfig extends ModelConfig {
   architecture: LlamaArchitecture;
   rmsNormEps: number;
   ropeTheta: number;
-  /** How Q/K dimensions pair up for RoPE: "neox" (HF, GGUF qwen2) or "normal" (GGUF llama). */
+  /** How Q/K dimensions pair up for RoPE: "neox" (HF, GGUF qwen2/qwen3) or "normal" (GGUF llama). */
   ropeStyle: RopeStyle;
   /** Dims of each head that RoPE rotates. */
   ropeDim: number;
-  ropeScaling?: RopeScaling;
+  /** Context extension (src/nn/rope-scaling.ts); { type: "none" } without one. */
+  ropeScaling: RopeScaling;
   /** Biases on q/k/v (Qwen2; Llama's attention_bias), on o, and on the MLP (Llama's mlp_bias). */
   qkvBias: boolean;
   outputBias: boolean;
   mlpBias: boolean;
-  /** Mistral's sliding window, if any. */
+  /** Per-head RMSNorm on queries and keys before RoPE (Qwen3). */
+  qkNorm: boolean;
+  /** The sliding window of the layers whose type is "sliding_attention" (a query sees this many keys, itself included). */
   slidingWindow?: number;
+  layerTypes: AttentionLayerType[];
 }
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-const DEFAULT_MAX_POSITIONS: Record<LlamaArchitecture, number> = { llama: 2048, mistral: 32768, qwen2: 32768 };
+const DEFAULT_MAX_POSITIONS: Record<LlamaArchitecture, number> = { llama: 2048, mistral: 32768, qwen2: 32768, qwen3: 32768 };
 
-/** From an HF config.json (LlamaConfig / MistralConfig / Qwen2Config, with HF's defaults). */
+/** From an HF config.json (LlamaConfig / MistralConfig / Qwen2Config / Qwen3Config, with HF's defaults). */
 export function llamaConfigFromHF(json: JsonObject, origin: string, architecture: LlamaArchitecture): LlamaConfig {
   const f = ConfigFields.fromJson(json, origin);
   const activation = f.string("hidden_act", "silu");
   if (activation !== "silu") throw new LoomError(`${origin}: hidden_act "${activation}" is not supported (silu)`);
   const hiddenSize = f.int("hidden_size");
   const numHeads = f.int("num_attention_heads");
-  if (!f.has("head_dim") && hiddenSize % numHeads !== 0) {
+  const qwen3 = architecture === "qwen3";
+  if (!f.has("head_dim") && !qwen3 && hiddenSize % numHeads !== 0) {
     throw new LoomError(`${origin}: hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
   }
-  const headDim = f.int("head_dim", hiddenSize / numHeads);
+  // Qwen3Config's head_dim defaults to 128, whatever hidden_size / heads is.
+  const headDim = f.int("head_dim", qwen3 ? 128 : hiddenSize / numHeads);
   const attentionBias = f.boolean("attention_bias", false);
-  const slidingWindow = architecture === "mistral" ? f.optionalInt("sliding_window") : undefined;
-  if (architecture === "qwen2" && f.boolean("use_sliding_window", false)) {
-    throw new LoomError(`${origin}: Qwen2 use_sliding_window is not supported`);
-  }
+  const numLayers = f.int("num_hidden_layers");
+  const { slidingWindow, layerTypes } = hfWindows(json, f, architecture, numLayers, origin);
+  const ropeScaling = ropeScalingFromHF(json, origin);
+  const configuredMax = f.int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]);
   return checked({
     architecture,
     vocabSize: f.int("vocab_size"),
     hiddenSize,
-    numLayers: f.int("num_hidden_layers"),
+    numLayers,
     numHeads,
     numKVHeads: f.int("num_key_value_heads", numHeads),
     headDim,
     intermediateSize: f.int("intermediate_size"),
-    maxPositions: f.int("max_position_embeddings", DEFAULT_MAX_POSITIONS[architecture]),
+    // Dynamic NTK's max_position_embeddings is the original context it extends by `factor`.
+    maxPositions: ropeScaling.type === "dynamic" ? Math.floor(configuredMax * ropeScaling.factor) : configuredMax,
     rmsNormEps: f.number("rms_norm_eps", 1e-6),
     ropeTheta: f.number("rope_theta", 10000),
     ropeStyle: "neox",
     ropeDim: headDim,
-    ropeScaling: hfRopeScaling(json.rope_scaling, origin),
+    ropeScaling,
     qkvBias: architecture === "qwen2" || attentionBias,
     outputBias: architecture !== "qwen2" && attentionBias,
     mlpBias: f.boolean("mlp_bias", false),
+    qkNorm: qwen3,
     slidingWindow,
+    layerTypes,
     bosTokenId: firstId(f.ids("bos_token_id")),
     eosTokenId: f.ids("eos_token_id"),
     padTokenId: firstId(f.ids("pad_token_id")),
   }, origin);
 }
 
-function hfRopeScaling(value: unknown, origin: string): RopeScaling | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "object" || Array.isArray(value)) throw new LoomError(`${origin}: rope_scaling must be an object`);
-  const f = ConfigFields.fromJson(value as JsonObject, `${origin} (rope_scaling)`);
-  const type = f.string(["rope_type", "type"], "default");
-  if (type === "default") return undefined;
-  if (type === "linear") return { type, factor: f.number("factor") };
-  if (type === "llama3") {
-    return {
-      type,
-      factor: f.number("factor"),
-      lowFreqFactor: f.number("low_freq_factor"),
-      highFreqFactor: f.number("high_freq_factor"),
-      originalMaxPositions: f.number("original_max_position_embeddings"),
-    };
+/**
+ * HF's window rules: Mistral slides every layer (sliding_window defaults to 4096; null turns it
+ * off); Qwen2/3 slide layers from max_window_layers on when use_sliding_window is set; an explicit
+ * `layer_types` list wins over both.
+ */
+function hfWindows(
+  json: JsonObject, f: ConfigFields, architecture: LlamaArchitecture, numLayers: number, origin: string,
+): { slidingWindow?: number; layerTypes: AttentionLayerType[] } {
+  let window: number | undefined;
+  let rule: (layer: number) => AttentionLayerType = () => "full_attention";
+  if (architecture === "mistral") {
+    window = json.sliding_window === undefined ? 4096 : f.optionalInt("sliding_window");
+    if (window !== undefined) rule = () => "sliding_attention";
+  } else if (architecture === "qwen2" || architecture === "qwen3") {
+    if (f.boolean("use_sliding_window", false)) {
+      window = f.optionalInt("sliding_window");
+      const firstSliding = f.int("max_window_layers", 28);
+      if (window !== undefined) rule = (l) => (l >= firstSliding ? "sliding_attention" : "full_attention");
+    }
   }
-  throw new LoomError(`${origin}: rope_scaling type "${type}" is not supported (linear, llama3)`);
+  const layerTypes = layerTypesFromHF(json.layer_types, numLayers, origin, rule);
+  if (window === undefined && layerTypes.includes("sliding_attention")) {
+    window = f.optionalInt("sliding_window");
+    if (window === undefined) throw new LoomError(`${origin}: "layer_types" has sliding layers but no "sliding_window" is set`);
+  }
+  return { slidingWindow: window, layerTypes };
 }
 
+export type LlamaGGUFArchitecture = "llama" | "qwen2" | "qwen3";
+
 /** From GGUF metadata (`{arch}.*` keys); the vocabulary size is token_embd's row count. */
-export function llamaConfigFromGGUF(source: WeightSource, architecture: "llama" | "qwen2"): LlamaConfig {
+export function llamaConfigFromGGUF(source: WeightSource, architecture: LlamaGGUFArchitecture): LlamaConfig {
   const f = ConfigFields.fromMetadata(source.metadata, source.origin);
   const key = (k: string) => `${architecture}.${k}`;
   const hiddenSize = f.int(key("embedding_length"));
@@ -125,18 +150,13 @@ export function llamaConfigFromGGUF(source: WeightSource, architecture: "llama" 
     throw new LoomError(`${source.origin}: embedding length ${hiddenSize} is not divisible by ${numHeads} heads`);
   }
   const headDim = f.int(key("attention.key_length"), hiddenSize / numHeads);
-  const scalingType = f.string(key("rope.scaling.type"), "none");
-  let ropeScaling: RopeScaling | undefined;
-  if (scalingType === "linear") ropeScaling = { type: "linear", factor: f.number(key("rope.scaling.factor")) };
-  else if (scalingType !== "none") {
-    throw new LoomError(`${source.origin}: rope scaling type "${scalingType}" is not supported (none, linear)`);
-  }
   const hasBias = (name: string) => source.has(`blk.0.${name}.bias`);
+  const numLayers = f.int(key("block_count"));
   return checked({
     architecture,
     vocabSize: ggufVocabSize(source, hiddenSize),
     hiddenSize,
-    numLayers: f.int(key("block_count")),
+    numLayers,
     numHeads,
     numKVHeads: f.int(key("attention.head_count_kv"), numHeads),
     headDim,
@@ -146,10 +166,12 @@ export function llamaConfigFromGGUF(source: WeightSource, architecture: "llama" 
     ropeTheta: f.number(key("rope.freq_base"), 10000),
     ropeStyle: architecture === "llama" ? "normal" : "neox",
     ropeDim: f.int(key("rope.dimension_count"), headDim),
-    ropeScaling,
+    ropeScaling: ropeScalingFromGGUF(source.metadata, architecture, source.origin),
     qkvBias: architecture === "qwen2" || hasBias("attn_q"),
     outputBias: hasBias("attn_output"),
     mlpBias: hasBias("ffn_up"),
+    qkNorm: architecture === "qwen3",
+    layerTypes: Array<AttentionLayerType>(numLayers).fill("full_attention"),
     bosTokenId: firstId(f.ids("tokenizer.ggml.bos_token_id")),
     eosTokenId: f.ids("tokenizer.ggml.eos_token_id"),
     padTokenId: firstId(f.ids("tokenizer.ggml.padding_token_id")),
@@ -169,7 +191,7 @@ function checked(c: LlamaConfig, origin: string): LlamaConfig {
 // ---------------------------------------------------------------------------------------------
 // Weight names
 
-interface LlamaNames {
+export interface LlamaNames {
   tokenEmbd: string;
   outputNorm: string;
   output: string;
@@ -180,32 +202,39 @@ interface LlamaNames {
   k(l: number): string;
   v(l: number): string;
   o(l: number): string;
+  /** Per-head q/k norms (Qwen3). */
+  qNorm(l: number): string;
+  kNorm(l: number): string;
   ffnNorm(l: number): string;
   gate(l: number): string;
   up(l: number): string;
   down(l: number): string;
 }
 
-const HF_NAMES: LlamaNames = {
+export const HF_NAMES: LlamaNames = {
   tokenEmbd: "model.embed_tokens", outputNorm: "model.norm", output: "lm_head",
   attnNorm: (l) => `model.layers.${l}.input_layernorm`,
   q: (l) => `model.layers.${l}.self_attn.q_proj`,
   k: (l) => `model.layers.${l}.self_attn.k_proj`,
   v: (l) => `model.layers.${l}.self_attn.v_proj`,
   o: (l) => `model.layers.${l}.self_attn.o_proj`,
+  qNorm: (l) => `model.layers.${l}.self_attn.q_norm`,
+  kNorm: (l) => `model.layers.${l}.self_attn.k_norm`,
   ffnNorm: (l) => `model.layers.${l}.post_attention_layernorm`,
   gate: (l) => `model.layers.${l}.mlp.gate_proj`,
   up: (l) => `model.layers.${l}.mlp.up_proj`,
   down: (l) => `model.layers.${l}.mlp.down_proj`,
 };
 
-const GGUF_NAMES: LlamaNames = {
+export const GGUF_NAMES: LlamaNames = {
   tokenEmbd: "token_embd", outputNorm: "output_norm", output: "output", ropeFreqs: "rope_freqs",
   attnNorm: (l) => `blk.${l}.attn_norm`,
   q: (l) => `blk.${l}.attn_q`,
   k: (l) => `blk.${l}.attn_k`,
   v: (l) => `blk.${l}.attn_v`,
   o: (l) => `blk.${l}.attn_output`,
+  qNorm: (l) => `blk.${l}.attn_q_norm`,
+  kNorm: (l) => `blk.${l}.attn_k_norm`,
   ffnNorm: (l) => `blk.${l}.ffn_norm`,
   gate: (l) => `blk.${l}.ffn_gate`,
   up: (l) => `blk.${l}.ffn_up`,
@@ -222,26 +251,19 @@ interface LlamaBlock {
   mlp: SwiGLUMLP;
 }
 
-/** The RoPE inverse frequencies after any scaling the config or the file asks for. */
-function ropeFrequencies(c: LlamaConfig, w: TensorLoader, names: LlamaNames): Float64Array {
-  const invFreq = ropeInvFreq(c.ropeDim, c.ropeTheta);
-  const s = c.ropeScaling;
-  if (s?.type === "llama3") applyRopeFreqFactors(invFreq, llama3RopeFactors(invFreq, s));
-  if (s?.type === "linear") for (let i = 0; i < invFreq.length; i++) invFreq[i] /= s.factor;
-  if (names.ropeFreqs && w.has(`${names.ropeFreqs}.weight`)) {
-    applyRopeFreqFactors(invFreq, tensorToFloat32(w.tensor(`${names.ropeFreqs}.weight`, [c.ropeDim / 2])));
-  }
-  return invFreq;
-}
-
 export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "hf" | "gguf"): CausalLM {
   const names = layout === "hf" ? HF_NAMES : GGUF_NAMES;
   const w = new TensorLoader(source);
   const c = config;
-  const d = c.hiddenSize, ff = c.intermediateSize;
-  const qDim = c.numHeads * c.headDim, kvDim = c.numKVHeads * c.headDim;
-  const rmsNorm = (base: string) => new RMSNorm(w.vector(`${base}.weight`, d), c.rmsNormEps);
-  const rope = new RotaryEmbedding(ropeFrequencies(c, w, names), c.ropeStyle, c.headDim);
+  const d = c.hiddenSize, ff = c.intermediateSize, hd = c.headDim;
+  const qDim = c.numHeads * hd, kvDim = c.numKVHeads * hd;
+  const rmsNorm = (base: string, dim = d) => new RMSNorm(w.vector(`${base}.weight`, dim), c.rmsNormEps);
+  // llama3 scaling in GGUF arrives as precomputed per-frequency divisors.
+  const freqFactors = names.ropeFreqs && w.has(`${names.ropeFreqs}.weight`)
+    ? tensorToFloat32(w.tensor(`${names.ropeFreqs}.weight`, [c.ropeDim / 2])) : undefined;
+  const rope = new RotaryEmbedding({
+    rotDim: c.ropeDim, headDim: hd, base: c.ropeTheta, scaling: c.ropeScaling, style: c.ropeStyle, freqFactors,
+  });
 
   const embedding = new Embedding(w.matrix(`${names.tokenEmbd}.weight`, c.vocabSize, d));
   const blocks: LlamaBlock[] = [];
@@ -249,7 +271,7 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
     blocks.push({
       attnNorm: rmsNorm(names.attnNorm(l)),
       attn: new SelfAttention(
-        { nHeads: c.numHeads, nKVHeads: c.numKVHeads, headDim: c.headDim, window: c.slidingWindow },
+        { nHeads: c.numHeads, nKVHeads: c.numKVHeads, headDim: hd },
         {
           kind: "separate",
           q: w.linear(names.q(l), qDim, d, c.qkvBias),
@@ -258,6 +280,7 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
         },
         w.linear(names.o(l), d, qDim, c.outputBias),
         rope,
+        c.qkNorm ? { q: rmsNorm(names.qNorm(l), hd), k: rmsNorm(names.kNorm(l), hd) } : undefined,
       ),
       ffnNorm: rmsNorm(names.ffnNorm(l)),
       mlp: new SwiGLUMLP(
@@ -270,22 +293,18 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
   const outputNorm = rmsNorm(names.outputNorm);
   // No separate head in the file means the head is tied to the embedding.
   const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, c.vocabSize, d) : embedding.table;
-  return new LlamaModel(config, embedding, blocks, outputNorm, head);
+  return new LlamaModel(config, embedding, blocks, outputNorm, head, rope);
 }
 
 class LlamaModel implements CausalLM {
-  private capacity = 0; // rows the buffers below hold
+  private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
   private x = new Float32Array(0); // (n, nEmbd) residual stream
   private xb = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
   private xb2 = new Float32Array(0); // (n, nEmbd) output of a sublayer
   private h1 = new Float32Array(0); // (n, nFF) gate, then silu(gate)·up
   private h2 = new Float32Array(0); // (n, nFF) up
-  private attnScratch: AttentionScratch = {
-    q: new Float32Array(0), // (n, nHeads·headDim)
-    qkv: new Float32Array(0), // unused: Q, K, V are separate projections
-    context: new Float32Array(0), // (n, nHeads·headDim)
-    scores: new Float32Array(0), // (kvLen)
-  };
+  private readonly attnScratch: AttentionScratch;
+  private readonly windows: (number | undefined)[];
 
   constructor(
     readonly config: LlamaConfig,
@@ -293,20 +312,34 @@ class LlamaModel implements CausalLM {
     private readonly blocks: LlamaBlock[],
     private readonly outputNorm: RMSNorm,
     private readonly head: Matrix,
-  ) {}
+    private readonly rope: RotaryEmbedding,
+  ) {
+    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim });
+    this.windows = layerWindows(config.layerTypes, config.slidingWindow);
+  }
 
-  createCache(): DenseKVCache {
+  createCache(options: CacheOptions = {}): ModelKVCache {
     const c = this.config;
-    return new DenseKVCache(c.numLayers, c.numKVHeads * c.headDim, c.maxPositions);
+    return new ModelKVCache(this.windows, c.numKVHeads * c.headDim, c.maxPositions, {
+      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK,
+    });
   }
 
   async forward(tokens: ArrayLike<number>, startPos: number, kvCache: KVCache, options: ForwardOptions = {}): Promise<Float32Array> {
     const cache = checkForward(this.config, tokens, startPos, kvCache);
+    const n = tokens.length;
+    const chunk = prefillChunkOf(options.prefillChunk);
+    this.rope.setSequenceLength(startPos + n);
+    const logits = forwardInChunks(cache, startPos, n, chunk, options.logits ?? "last", this.config.vocabSize, (from, to, rows) =>
+      this.forwardChunk(Array.prototype.slice.call(tokens, from, to), startPos + from, cache, rows, options.trace));
+    return logits;
+  }
+
+  /** Pushes tokens at startPos.. through every layer; returns the logits of the last `rows` of them. */
+  private forwardChunk(tokens: number[], startPos: number, cache: ModelKVCache, rows: number, trace?: TraceFn): Float32Array | undefined {
     const { hiddenSize: d, vocabSize } = this.config;
     const n = tokens.length;
-    const trace = options.trace;
-    cache.reserve(startPos + n);
-    this.ensureBuffers(n, cache.allocated);
+    this.ensureBuffers(n);
     const { x, xb, xb2, h1, h2 } = this;
 
     this.embedding.forward(x, tokens); // (n, nEmbd)
@@ -323,31 +356,24 @@ class LlamaModel implements CausalLM {
       add(x, x, xb2, n * d);
       trace?.("l_out", l, x.subarray(0, n * d));
     }
-    cache.commit(startPos + n);
+    if (rows === 0) return undefined;
 
     // Final norm and LM head only for the rows that need logits.
-    const nOut = options.logits === "all" ? n : 1;
-    const rows = x.subarray((n - nOut) * d, n * d); // (nOut, nEmbd)
-    this.outputNorm.forward(xb, rows, nOut);
-    trace?.("result_norm", -1, xb.subarray(0, nOut * d));
-    const logits = new Float32Array(nOut * vocabSize); // (nOut, vocab), owned by the caller
-    this.head.matmul(logits, xb, nOut);
+    this.outputNorm.forward(xb, x.subarray((n - rows) * d, n * d), rows); // (rows, nEmbd)
+    trace?.("result_norm", -1, xb.subarray(0, rows * d));
+    const logits = new Float32Array(rows * vocabSize); // (rows, vocab)
+    this.head.matmul(logits, xb, rows);
     return logits;
   }
 
-  private ensureBuffers(n: number, kvCapacity: number): void {
+  private ensureBuffers(n: number): void {
     const c = this.config;
-    const qDim = c.numHeads * c.headDim;
-    if (n > this.capacity) {
-      this.capacity = n;
-      this.x = new Float32Array(n * c.hiddenSize);
-      this.xb = new Float32Array(n * c.hiddenSize);
-      this.xb2 = new Float32Array(n * c.hiddenSize);
-      this.h1 = new Float32Array(n * c.intermediateSize);
-      this.h2 = new Float32Array(n * c.intermediateSize);
-      this.attnScratch.q = new Float32Array(n * qDim);
-      this.attnScratch.context = new Float32Array(n * qDim);
-    }
-    if (this.attnScratch.scores.length < kvCapacity) this.attnScratch.scores = new Float32Array(kvCapacity);
+    if (n <= this.capacity) return;
+    this.capacity = n;
+    this.x = new Float32Array(n * c.hiddenSize);
+    this.xb = new Float32Array(n * c.hiddenSize);
+    this.xb2 = new Float32Array(n * c.hiddenSize);
+    this.h1 = new Float32Array(n * c.intermediateSize);
+    this.h2 = new Float32Array(n * c.intermediateSize);
   }
 }

@@ -6,6 +6,7 @@
 import { LoomError } from "../errors.js";
 import type { WeightSource } from "../weights/source.js";
 import type { JsonObject } from "./fields.js";
+import { buildGemma3, gemma3ConfigFromGGUF, gemma3ConfigFromHF } from "./gemma3.js";
 import { buildGPT2, gpt2ConfigFromGGUF, gpt2ConfigFromHF } from "./gpt2.js";
 import { buildLlama, llamaConfigFromGGUF, llamaConfigFromHF } from "./llama.js";
 import type { CausalLM, ModelConfig } from "./types.js";
@@ -45,6 +46,18 @@ const ARCHITECTURES: readonly Architecture[] = [
     configFromGGUF: (source) => llamaConfigFromGGUF(source, "qwen2"),
     build: (config, source, layout) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout),
   },
+  {
+    name: "qwen3",
+    configFromHF: (json, origin) => llamaConfigFromHF(json, origin, "qwen3"),
+    configFromGGUF: (source) => llamaConfigFromGGUF(source, "qwen3"),
+    build: (config, source, layout) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout),
+  },
+  {
+    name: "gemma3",
+    configFromHF: gemma3ConfigFromHF,
+    configFromGGUF: gemma3ConfigFromGGUF,
+    build: (config, source, layout) => buildGemma3(config as ReturnType<typeof gemma3ConfigFromHF>, source, layout),
+  },
 ];
 
 /** Other spellings of the same architectures (HF class names, model families that are configs). */
@@ -55,6 +68,10 @@ const ALIASES: Readonly<Record<string, string>> = {
   LlamaModel: "llama",
   MistralForCausalLM: "mistral",
   Qwen2ForCausalLM: "qwen2",
+  Qwen3ForCausalLM: "qwen3",
+  gemma3_text: "gemma3",
+  Gemma3ForCausalLM: "gemma3",
+  Gemma3ForConditionalGeneration: "gemma3",
   smollm: "llama",
   smollm2: "llama",
   tinyllama: "llama",

@@ -36,12 +36,28 @@ export type TraceFn = (name: string, layer: number, data: Float32Array) => void;
 export interface ForwardOptions {
   /** Which positions need logits: only the last (default, cheapest) or all of them. */
   logits?: "last" | "all";
+  /**
+   * Longest run of tokens pushed through the layers at once (default 512). A longer call is
+   * processed in chunks of this size — same results as one pass, with activation memory bounded
+   * by the chunk instead of the prompt. `trace` then reports each chunk separately.
+   */
+  prefillChunk?: number;
   trace?: TraceFn;
+}
+
+/** How a model's cache stores its sliding-window layers. */
+export interface CacheOptions {
+  /**
+   * "rotating" (default): a ring holding only the window, so memory stops growing at the window.
+   * "full": every position, hidden by the mask — the reference the ring is tested against, and
+   * the choice when a cache must be truncated further back than its window.
+   */
+  windowed?: "rotating" | "full";
 }
 
 export interface CausalLM {
   readonly config: ModelConfig;
-  createCache(): KVCache;
+  createCache(options?: CacheOptions): KVCache;
   /**
    * Runs `tokens` at positions startPos.. startPos+n-1, appending their keys/values to `cache`
    * (whose length must equal startPos). Returns logits (nOut, vocabSize) row-major, where nOut is

@@ -1,6 +1,8 @@
-import { causalAttention } from "../kernels/attention.js";
-import type { DenseKVCache } from "./kv-cache.js";
+import { LoomError } from "../errors.js";
+import { createFlashScratch, flashAttention, type FlashScratch, type FlashTiles } from "../kernels/flash-attention.js";
+import type { AttentionSpan } from "./attention-mask.js";
 import type { Linear } from "./linear.js";
+import type { Norm } from "./norms.js";
 import type { RotaryEmbedding } from "./rope.js";
 
 export interface AttentionShape {
@@ -8,8 +10,10 @@ export interface AttentionShape {
   /** nHeads for MHA, a divisor of it for GQA, 1 for MQA. */
   nKVHeads: number;
   headDim: number;
-  /** Sliding-window size, if the model limits how far back a query looks. */
-  window?: number;
+  /** Multiplies q·k before the softmax; 1/√headDim when omitted (Gemma 3: query_pre_attn_scalar^−½). */
+  scale?: number;
+  /** Attention logit soft-cap: s ← cap·tanh(s/cap) (Gemma 2/3 attn_logit_softcapping). */
+  softCap?: number;
 }
 
 /** Named-activation tap, the same shape as the models' TraceFn. */
@@ -20,30 +24,75 @@ export type QKVProjection =
   | { kind: "separate"; q: Linear; k: Linear; v: Linear }
   | { kind: "fused"; qkv: Linear };
 
-/** Scratch for one attention call; every buffer holds at least the rows noted. */
-export interface AttentionScratch {
-  q: Float32Array; // (seqLen, nHeads·headDim)
-  qkv: Float32Array; // (seqLen, qDim + 2·kvDim), fused projections only
-  context: Float32Array; // (seqLen, nHeads·headDim): attention output before o_proj
-  scores: Float32Array; // (kvLen)
+/** Per-head RMSNorms on queries and keys before RoPE (Qwen3, Gemma 3). Weights have headDim entries. */
+export interface QKNorms {
+  q: Norm;
+  k: Norm;
 }
 
 /**
- * Causal self-attention over a dense KV cache: project Q/K/V, rotate Q/K (if the model uses RoPE),
- * append K/V to the cache, attend over every cached position, project out.
+ * What a KV cache offers one attention layer (ModelKVCache): store this call's K/V rows, then read
+ * the layer's keys/values with the span that says where positions live and which ones are visible.
+ */
+export interface LayerKVStore {
+  write(layer: number, startPos: number, k: Float32Array, v: Float32Array, n: number): void;
+  keys(layer: number): Float32Array;
+  values(layer: number): Float32Array;
+  span(layer: number, startPos: number, nQ: number): AttentionSpan;
+}
+
+/**
+ * Scratch for attention calls of up to `rows` tokens. Nothing here depends on the sequence length:
+ * attention memory is the KV cache plus O(rows + tile) floats.
+ */
+export class AttentionScratch {
+  rows = 0;
+  q = new Float32Array(0); // (rows, nHeads·headDim)
+  k = new Float32Array(0); // (rows, nKVHeads·headDim)
+  v = new Float32Array(0); // (rows, nKVHeads·headDim)
+  qkv = new Float32Array(0); // (rows, qDim + 2·kvDim), fused projections only
+  context = new Float32Array(0); // (rows, nHeads·headDim): attention output before o_proj
+  readonly flash: FlashScratch;
+
+  constructor(readonly shape: AttentionShape, tiles?: FlashTiles) {
+    this.flash = createFlashScratch(shape.nHeads, shape.nKVHeads, shape.headDim, tiles);
+  }
+
+  /** Grows the buffers to hold `rows` tokens. */
+  ensure(rows: number): void {
+    if (rows <= this.rows) return;
+    const { nHeads, nKVHeads, headDim } = this.shape;
+    const qDim = nHeads * headDim, kvDim = nKVHeads * headDim;
+    this.rows = rows;
+    this.q = new Float32Array(rows * qDim);
+    this.k = new Float32Array(rows * kvDim);
+    this.v = new Float32Array(rows * kvDim);
+    this.context = new Float32Array(rows * qDim);
+  }
+}
+
+/**
+ * Causal self-attention: project Q/K/V, normalize Q/K per head (if the model does), rotate them
+ * (if it uses RoPE), store K/V in the cache, attend with the flash kernel over what the cache's
+ * span allows (causal, and the layer's sliding window), project out.
  */
 export class SelfAttention {
   readonly qDim: number;
   readonly kvDim: number;
+  readonly scale: number;
 
   constructor(
     readonly shape: AttentionShape,
     readonly projection: QKVProjection,
     readonly output: Linear,
     readonly rope?: RotaryEmbedding,
+    readonly qkNorms?: QKNorms,
   ) {
-    this.qDim = shape.nHeads * shape.headDim;
-    this.kvDim = shape.nKVHeads * shape.headDim;
+    const { nHeads, nKVHeads, headDim } = shape;
+    if (nHeads % nKVHeads !== 0) throw new LoomError(`attention: ${nHeads} heads cannot share ${nKVHeads} key/value heads`);
+    this.qDim = nHeads * headDim;
+    this.kvDim = nKVHeads * headDim;
+    this.scale = shape.scale ?? 1 / Math.sqrt(headDim);
   }
 
   /**
@@ -52,54 +101,58 @@ export class SelfAttention {
    */
   forward(
     out: Float32Array, x: Float32Array, n: number, startPos: number,
-    cache: DenseKVCache, layer: number, s: AttentionScratch, trace?: TraceFn,
+    cache: LayerKVStore, layer: number, s: AttentionScratch, trace?: TraceFn,
   ): void {
     const { nHeads, nKVHeads, headDim } = this.shape;
-    const kvDim = this.kvDim;
-    // This call's keys and values are rows startPos.. of the cache: (n, kvDim) each.
-    const kRows = cache.keys(layer).subarray(startPos * kvDim, (startPos + n) * kvDim);
-    const vRows = cache.values(layer).subarray(startPos * kvDim, (startPos + n) * kvDim);
-    this.project(s, kRows, vRows, x, n);
+    s.ensure(n);
+    this.project(s, x, n);
+    const q = s.q.subarray(0, n * this.qDim); // (n, nHeads·headDim)
+    const k = s.k.subarray(0, n * this.kvDim); // (n, nKVHeads·headDim)
+    const v = s.v.subarray(0, n * this.kvDim); // (n, nKVHeads·headDim)
 
+    if (this.qkNorms) {
+      // Each head's vector is one row of headDim: (n·nHeads, headDim) and (n·nKVHeads, headDim).
+      this.qkNorms.q.forward(q, q, n * nHeads);
+      this.qkNorms.k.forward(k, k, n * nKVHeads);
+    }
     if (this.rope) {
-      this.rope.apply(s.q, n, nHeads, startPos);
-      this.rope.apply(kRows, n, nKVHeads, startPos);
+      this.rope.apply(q, n, nHeads, startPos);
+      this.rope.apply(k, n, nKVHeads, startPos);
     }
     if (trace) {
-      trace("q", layer, s.q.subarray(0, n * this.qDim));
-      trace("k", layer, kRows);
-      trace("v", layer, vRows);
+      trace("q", layer, q);
+      trace("k", layer, k);
+      trace("v", layer, v);
     }
 
-    causalAttention(s.context, s.q, cache.keys(layer), cache.values(layer), s.scores, {
-      seqLen: n, startPos, nHeads, nKVHeads, headDim,
-      scale: 1 / Math.sqrt(headDim),
-      window: this.shape.window,
-    });
+    cache.write(layer, startPos, k, v, n);
+    const span = cache.span(layer, startPos, n);
+    flashAttention(s.context, q, cache.keys(layer), cache.values(layer), {
+      nQ: n, startPos, nHeads, nKVHeads, headDim,
+      scale: this.scale, softCap: this.shape.softCap, window: span.window, ringSlots: span.ringSlots,
+    }, s.flash);
     if (trace) trace("attn_context", layer, s.context.subarray(0, n * this.qDim));
     this.output.forward(out, s.context, n);
   }
 
-  private project(s: AttentionScratch, kRows: Float32Array, vRows: Float32Array, x: Float32Array, n: number): void {
+  private project(s: AttentionScratch, x: Float32Array, n: number): void {
     const p = this.projection;
     if (p.kind === "separate") {
       p.q.forward(s.q, x, n);
-      p.k.forward(kRows, x, n);
-      p.v.forward(vRows, x, n);
+      p.k.forward(s.k, x, n);
+      p.v.forward(s.v, x, n);
       return;
     }
     // Fused rows are [q | k | v]; split them.
     const { qDim, kvDim } = this;
     const width = qDim + 2 * kvDim;
+    if (s.qkv.length < n * width) s.qkv = new Float32Array(s.rows * width);
     p.qkv.forward(s.qkv, x, n);
-    const qkv = s.qkv;
     for (let t = 0; t < n; t++) {
-      const o = t * width;
-      for (let i = 0; i < qDim; i++) s.q[t * qDim + i] = qkv[o + i];
-      for (let i = 0; i < kvDim; i++) {
-        kRows[t * kvDim + i] = qkv[o + qDim + i];
-        vRows[t * kvDim + i] = qkv[o + qDim + kvDim + i];
-      }
+      const row = s.qkv.subarray(t * width, (t + 1) * width);
+      s.q.set(row.subarray(0, qDim), t * qDim);
+      s.k.set(row.subarray(qDim, qDim + kvDim), t * kvDim);
+      s.v.set(row.subarray(qDim + kvDim), t * kvDim);
     }
   }
 }

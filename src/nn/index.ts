@@ -5,7 +5,13 @@ export { createMatrix, tensorToFloat32, type MatrixOptions } from "./create-matr
 export { Linear } from "./linear.js";
 export { Embedding } from "./embedding.js";
 export { LayerNorm, RMSNorm, type Norm } from "./norms.js";
-export { GeluMLP, SwiGLUMLP, type MLP } from "./mlp.js";
-export { RotaryEmbedding } from "./rope.js";
-export { SelfAttention, type AttentionShape, type AttentionScratch, type QKVProjection, type TraceFn } from "./attention.js";
+export { GeGLUMLP, GeluMLP, SwiGLUMLP, type MLP } from "./mlp.js";
+export { RotaryEmbedding, type RopeConfig } from "./rope.js";
+export {
+  SelfAttention, AttentionScratch, type AttentionShape, type LayerKVStore, type QKNorms, type QKVProjection, type TraceFn,
+} from "./attention.js";
 export { DenseKVCache } from "./kv-cache.js";
+export { RotatingKVCache } from "./rotating-kv-cache.js";
+export { ModelKVCache, type ModelKVCacheOptions, type WindowedLayerStorage } from "./model-kv-cache.js";
+export { fillAttentionMask, visibleKeys, visibleKeyCount, type AttentionSpan } from "./attention-mask.js";
+export { ropeFrequencies, ropeScalingFromGGUF, ropeScalingFromHF, type RopeFrequencies, type RopeScaling } from "./rope-scaling.js";

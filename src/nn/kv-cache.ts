@@ -1,4 +1,5 @@
 import { LoomError } from "../errors.js";
+import type { AttentionSpan } from "./attention-mask.js";
 
 const CHUNK = 256;
 
@@ -37,6 +38,29 @@ export class DenseKVCache {
     if (length <= this.capacity) return;
     const grown = Math.min(this.maxLength, Math.ceil(Math.max(length, this.capacity * 2) / CHUNK) * CHUNK);
     this.resize(grown);
+  }
+
+  /** Copies this call's rows k, v (n, kvDim) for positions startPos.. into `layer` (reserve first). */
+  write(layer: number, startPos: number, k: Float32Array, v: Float32Array, n: number): void {
+    const d = this.kvDim;
+    if (layer < 0 || layer >= this.nLayers || !Number.isInteger(layer)) {
+      throw new LoomError(`DenseKVCache.write: layer ${layer} out of range (0..${this.nLayers - 1})`);
+    }
+    if (startPos + n > this.capacity || k.length < n * d || v.length < n * d) {
+      throw new LoomError(`DenseKVCache.write: ${n} rows at ${startPos} do not fit (room for ${this.capacity}; k ${k.length}, v ${v.length} floats)`);
+    }
+    this.keyData[layer].set(k.subarray(0, n * d), startPos * d);
+    this.valueData[layer].set(v.subarray(0, n * d), startPos * d);
+  }
+
+  /** What the attention kernel needs to read this cache: every position is in its own row. */
+  span(startPos: number, nQ: number): AttentionSpan {
+    return { startPos, nQ };
+  }
+
+  /** Bytes of keys and values currently allocated. */
+  get byteLength(): number {
+    return 2 * this.nLayers * this.capacity * this.kvDim * Float32Array.BYTES_PER_ELEMENT;
   }
 
   /** Records that positions [length, newLength) of every layer now hold keys and values. */

@@ -34,3 +34,19 @@ export class SwiGLUMLP implements MLP {
     this.down.forward(out, h1, n); // (n, nEmbd)
   }
 }
+
+/** Gemma's MLP (GeGLU): down(gelu_tanh(gate(x)) · up(x)). */
+export class GeGLUMLP implements MLP {
+  constructor(readonly gate: Linear, readonly up: Linear, readonly down: Linear) {}
+
+  get hiddenSize(): number { return this.gate.outFeatures; }
+
+  forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array, h2: Float32Array): void {
+    const len = n * this.hiddenSize;
+    this.gate.forward(h1, x, n); // (n, nFF)
+    this.up.forward(h2, x, n); // (n, nFF)
+    gelu(h1, h1, len);
+    for (let i = 0; i < len; i++) h1[i] *= h2[i];
+    this.down.forward(out, h1, n); // (n, nEmbd)
+  }
+}

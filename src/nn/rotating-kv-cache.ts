@@ -100,6 +100,11 @@ export class RotatingKVCache {
     return { startPos, nQ, window: this.window, ringSlots: this.slots };
   }
 
+  /** Bytes of keys and values currently allocated (bounded by the window plus the headroom). */
+  get byteLength(): number {
+    return 2 * this.nLayers * this.slots * this.kvDim * Float32Array.BYTES_PER_ELEMENT;
+  }
+
   /** Records that positions [length, newLength) of every layer now hold keys and values. */
   commit(newLength: number): void {
     if (!Number.isInteger(newLength) || newLength < this.stored || newLength > this.reserved) {
