@@ -1,0 +1,52 @@
+// Entry point of the WebAssembly kernels. Everything works on plain offsets into the one shared
+// memory that the host allocates; nothing here allocates. A matmul is described by a job record in
+// memory, so the main thread and every worker run the same `runPart` on their share of the rows.
+
+import { matmulF32, matmulF16, matmulBF16 } from "./dense";
+import { matmulQuantized } from "./quantized";
+import { min32 } from "./common";
+
+export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
+export { f32ToF16, hasNonFiniteF16 } from "./half";
+
+/** Kinds of matmul job; the host mirrors these numbers. */
+export const KIND_F32: i32 = 0;
+export const KIND_F16: i32 = 1;
+export const KIND_BF16: i32 = 2;
+// 3 .. 6: Q8_0, Q4_0, Q4_K, Q6_K (see quantized.ts)
+
+// Job record: i32 words at these byte offsets.
+const JOB_KIND = 0;
+const JOB_W = 4;
+const JOB_X = 8; //        f32 activations, or i16 quantized activations
+const JOB_XD = 12; //      f32 activation block scales (quantized kinds)
+const JOB_XS = 16; //      i32 activation sums per 32 values (Q4_K)
+const JOB_OUT = 20;
+const JOB_ROWS = 24;
+const JOB_COLS = 28;
+const JOB_N = 32;
+const JOB_SCRATCH = 36; // per-thread scratch: part p owns [scratch + p · bytes, + bytes)
+const JOB_SCRATCH_BYTES = 40;
+
+/** Part `part` of `parts` of the job at `job`: a contiguous range of rows, multiples of 4. */
+export function runPart(job: usize, part: i32, parts: i32): void {
+  const kind = load<i32>(job + JOB_KIND);
+  const rows = load<i32>(job + JOB_ROWS);
+  const cols = load<i32>(job + JOB_COLS);
+  const n = load<i32>(job + JOB_N);
+  const quads = (rows + 3) >> 2;
+  const r0 = min32(rows, <i32>((<i64>quads * part / parts) << 2));
+  const r1 = min32(rows, <i32>((<i64>quads * (part + 1) / parts) << 2));
+  if (r0 >= r1) return;
+  const w = load<usize>(job + JOB_W);
+  const x = load<usize>(job + JOB_X);
+  const out = load<usize>(job + JOB_OUT);
+  if (kind == KIND_F32) matmulF32(w, x, out, rows, cols, n, r0, r1);
+  else if (kind == KIND_F16) matmulF16(w, x, out, rows, cols, n, r0, r1);
+  else if (kind == KIND_BF16) matmulBF16(w, x, out, rows, cols, n, r0, r1);
+  else {
+    const bytes = load<i32>(job + JOB_SCRATCH_BYTES);
+    const scratch = load<usize>(job + JOB_SCRATCH) + <usize>part * <usize>bytes;
+    matmulQuantized(kind, w, x, load<usize>(job + JOB_XD), load<usize>(job + JOB_XS), out, rows, cols, n, r0, r1, scratch, bytes);
+  }
+}

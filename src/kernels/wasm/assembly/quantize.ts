@@ -1,0 +1,76 @@
+// Activation quantization, as llama.cpp's CPU backend does it before a quantized dot product, so
+// our integer sums equal its integer sums. Quantized activations are kept as i16 (not i8): the
+// dot kernels then load them ready for i32x4.dot_i16x8_s, and they are small (one row per token).
+
+import { f16ToF32, f32ToF16 } from "./half";
+
+@inline
+function absMax8(p: usize): f32 {
+  let m = f32x4.abs(v128.load(p));
+  for (let i = 16; i < 128; i += 16) m = f32x4.max(m, f32x4.abs(v128.load(p + i)));
+  return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+    max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+}
+
+/** 8 f32 at p, times `scale`, rounded to nearest (ties to even), as i16x8 (no overflow: |q| ≤ 127). */
+@inline
+function roundScaled8(p: usize, scale: v128): v128 {
+  const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), scale)));
+  const hi = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), scale)));
+  return i16x8.narrow_i32x4_s(lo, hi);
+}
+
+/**
+ * Q8_0 activations, blocks of 32 values (llama.cpp's x86 quantize_row_q8_0):
+ * d = amax / 127 stored as f16, q = roundEven(x · (127 / amax)).
+ * x: `count` f32 (a multiple of 32); qs: `count` i16; ds: count / 32 f32 (the f16-rounded d).
+ */
+export function quantizeQ8_0(x: usize, qs: usize, ds: usize, count: i32): void {
+  const blocks = count >> 5;
+  for (let b = 0; b < blocks; b++) {
+    const src = x + (<usize>b << 7);
+    const dst = qs + (<usize>b << 6);
+    const amax = absMax8(src);
+    store<f32>(ds + (<usize>b << 2), f16ToF32(f32ToF16(amax / <f32>127)));
+    const scale = f32x4.splat(amax != 0 ? <f32>127 / amax : <f32>0);
+    for (let i = 0; i < 4; i++) v128.store(dst + (<usize>i << 4), roundScaled8(src + (<usize>i << 5), scale));
+  }
+}
+
+/**
+ * Q8_K activations, blocks of 256 values (llama.cpp's quantize_row_q8_K_ref): the value of largest
+ * magnitude (first one on ties) maps to -127: iscale = -127 / max, q = min(127, roundEven(iscale · x)),
+ * d = 1 / iscale as f32. Also writes each 32-value sub-block's sum of q (the k-quants' min term).
+ * x: `count` f32 (a multiple of 256); qs: `count` i16; ds: count / 256 f32; sums: count / 32 i32.
+ */
+export function quantizeQ8_K(x: usize, qs: usize, ds: usize, sums: usize, count: i32): void {
+  const blocks = count >> 8;
+  const ones = i16x8.splat(1);
+  for (let b = 0; b < blocks; b++) {
+    const src = x + (<usize>b << 10);
+    const dst = qs + (<usize>b << 9);
+    let amax: f32 = 0;
+    for (let i = 0; i < 8; i++) amax = max(amax, absMax8(src + (<usize>i << 7)));
+    let signedMax: f32 = 0;
+    for (let j = 0; j < 256; j++) {
+      const v = load<f32>(src + (<usize>j << 2));
+      if (abs(v) == amax) { signedMax = v; break; }
+    }
+    const iscale: f32 = amax != 0 ? <f32>-127 / signedMax : <f32>0;
+    store<f32>(ds + (<usize>b << 2), amax != 0 ? <f32>1 / iscale : <f32>0);
+    const scale = f32x4.splat(iscale);
+    const limit = i16x8.splat(127);
+    for (let s = 0; s < 8; s++) {
+      let total = i32x4.splat(0);
+      for (let i = 0; i < 4; i++) {
+        const at = (s << 2) + i;
+        const q = i16x8.min_s(roundScaled8(src + (<usize>at << 5), scale), limit);
+        v128.store(dst + (<usize>at << 4), q);
+        total = i32x4.add(total, i32x4.dot_i16x8_s(q, ones));
+      }
+      const sum = i32x4.extract_lane(total, 0) + i32x4.extract_lane(total, 1) +
+        i32x4.extract_lane(total, 2) + i32x4.extract_lane(total, 3);
+      store<i32>(sums + (<usize>((b << 3) + s) << 2), sum);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// The compiled kernels module (built by build.mjs from assembly/, shipped as base64) and the
+// TypeScript view of its exports. All pointers are byte offsets into the shared memory.
+import { KERNELS_WASM_BASE64 } from "./kernels-binary.js";
+
+// The few WebAssembly JS API shapes we use. Node 20's type definitions leave the global out (it
+// lives in lib.dom), so it is described here rather than pulling browser types into the project.
+export interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+/** A compiled module: opaque, but it can be posted to workers. */
+export type WasmModule = { readonly __wasmModule: unique symbol };
+interface WebAssemblyApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: { env: { memory: WasmMemory } }) => { exports: object };
+}
+export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+export interface KernelExports {
+  /** Runs part `part` of `parts` of the matmul described by the job record at `job`. */
+  runPart(job: number, part: number, parts: number): void;
+  /** Q8_0 activations: count f32 at x → i16 q at qs, f32 d per 32 at ds (llama.cpp's x86 rule). */
+  quantizeQ8_0(x: number, qs: number, ds: number, count: number): void;
+  /** Q8_K activations: i16 q, f32 d per 256, i32 sums per 32 (llama.cpp's quantize_row_q8_K). */
+  quantizeQ8_K(x: number, qs: number, ds: number, sums: number, count: number): void;
+  /** f32 → IEEE half bits, round to nearest even (exported for tests). */
+  f32ToF16(value: number): number;
+  /** 1 if any of `count` f16 values at p is ∞ or NaN (the f16 kernels assume finite weights). */
+  hasNonFiniteF16(p: number, count: number): number;
+}
+
+let compiled: WasmModule | undefined;
+
+/** The kernels module, compiled once per process (synchronously: it is small). */
+export function kernelsModule(): WasmModule {
+  compiled ??= new wasmApi.Module(Uint8Array.from(atob(KERNELS_WASM_BASE64), (c) => c.charCodeAt(0)));
+  return compiled;
+}
+
+export function instantiateKernels(memory: WasmMemory): KernelExports {
+  return instantiateKernelsFrom(kernelsModule(), memory);
+}
+
+/** Instantiates a module received from another thread over the same shared memory. */
+export function instantiateKernelsFrom(module: WasmModule, memory: WasmMemory): KernelExports {
+  return new wasmApi.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+}

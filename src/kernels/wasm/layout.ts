@@ -1,0 +1,53 @@
+// The fixed part of the shared memory, agreed between the host, the workers and the kernels
+// (assembly/index.ts reads the job record at the offsets below).
+//
+//   [0, 1 KiB)           left zero, so a zero offset never points at live data
+//   [1 KiB, 64 KiB)      the kernels' static data (SIMD constants, placed by build.mjs)
+//   [64 KiB, +256 B)     control words (Int32Array) for the worker pool
+//   [64 KiB + 256, +64)  the job record of the current matmul
+//   [HEAP_START, …)      the bump allocator: weights, activations, scratch
+
+import type { WasmMemory, WasmModule } from "./kernels.js";
+
+export const CONTROL_OFFSET = 64 * 1024;
+export const JOB_OFFSET = CONTROL_OFFSET + 256;
+export const HEAP_START = 128 * 1024;
+export const PAGE_BYTES = 64 * 1024;
+export const MAX_PAGES = 65536; // 4 GiB
+
+/** Indices into the control Int32Array. */
+export const Control = {
+  /** Bumped by the main thread for every job; workers wait for it to change. */
+  generation: 0,
+  /** Workers still busy with the current job. */
+  pending: 1,
+  /** Set once, at dispose: workers leave their loop. */
+  quit: 2,
+  /** Set by a worker whose part failed (a trap); the main thread reports it. */
+  failed: 3,
+  /** Workers that have instantiated the module and entered their loop. */
+  ready: 4,
+  /** How many parts the current job is split into (part 0 is the main thread's). */
+  parts: 5,
+  /** Words in the control block. */
+  length: 16,
+} as const;
+
+/** Job record words (i32), in the order assembly/index.ts reads them. */
+export const Job = {
+  kind: 0, w: 1, x: 2, xd: 3, xs: 4, out: 5, rows: 6, cols: 7, n: 8, scratch: 9, scratchBytes: 10,
+  length: 16,
+} as const;
+
+/** Matmul kinds, as assembly/index.ts and assembly/quantized.ts number them. */
+export const Kind = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_k: 5, q6_k: 6 } as const;
+export type KernelDType = keyof typeof Kind;
+
+/** What the main thread passes to each worker at start. */
+export interface WorkerSetup {
+  module: WasmModule;
+  memory: WasmMemory;
+  /** This worker's part number (1 .. threads - 1; the main thread does part 0). */
+  part: number;
+  spinMicros: number;
+}

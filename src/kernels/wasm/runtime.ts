@@ -1,0 +1,197 @@
+// The WebAssembly runtime: one shared memory (weights, activations, scratch), a bump allocator
+// over it, the kernels instance of the main thread and the worker pool.
+import { availableParallelism } from "node:os";
+import { LoomError } from "../../errors.js";
+import { instantiateKernels, kernelsModule, wasmApi, type KernelExports, type WasmMemory } from "./kernels.js";
+import { HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, PAGE_BYTES, type KernelDType } from "./layout.js";
+import { WorkerPool } from "./pool.js";
+
+export interface WasmRuntimeOptions {
+  /** Threads doing matmuls, the main thread included. Default: os.availableParallelism(). */
+  threads?: number;
+  /** How long a waiting thread spins before it sleeps, in µs. Default 500 (a wake from sleep costs ~12 µs). */
+  spinMicros?: number;
+  /**
+   * Multiply-adds below which a matmul runs on the main thread alone (waking workers costs more).
+   * Default 32768; tests set 0 to force every matmul through the pool.
+   */
+  minParallelWork?: number;
+}
+
+const ALIGN = 64;
+
+function alignUp(value: number, alignment: number): number {
+  return Math.ceil(value / alignment) * alignment;
+}
+
+export class WasmRuntime {
+  readonly memory: WasmMemory;
+  readonly threads: number;
+  readonly kernels: KernelExports;
+  private readonly pool: WorkerPool | undefined;
+  private readonly minParallelWork: number;
+  private readonly job: Int32Array;
+  /** Every SharedArrayBuffer object memory.buffer has returned: views over any of them are ours. */
+  private readonly buffers = new Set<ArrayBufferLike>();
+  private top = HEAP_START;
+  private scratch = { offset: 0, bytes: 0 };
+  private floats: Float32Array;
+  private disposed = false;
+  /** Part 0 of a pooled job, which the main thread runs itself. */
+  private readonly runMainPart = (): void => this.kernels.runPart(JOB_OFFSET, 0, this.threads);
+
+  constructor(options: WasmRuntimeOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new LoomError(`wasm kernels: threads must be an integer in 1..256, got ${threads}`);
+    }
+    this.threads = threads;
+    this.minParallelWork = options.minParallelWork ?? 32768;
+    this.memory = new wasmApi.Memory({ initial: HEAP_START / PAGE_BYTES, maximum: MAX_PAGES, shared: true });
+    this.floats = this.refreshViews();
+    this.job = new Int32Array(this.memory.buffer, JOB_OFFSET, Job.length);
+    this.kernels = instantiateKernels(this.memory);
+    this.pool = threads > 1 ? new WorkerPool(this.memory, kernelsModule(), threads, options.spinMicros ?? 500) : undefined;
+  }
+
+  /**
+   * `byteLength` fresh bytes in the shared memory, aligned to `alignment` (default 64), as a view
+   * that stays valid for the runtime's life. Weight readers read file bytes straight into it.
+   */
+  allocate(byteLength: number, alignment = ALIGN): Uint8Array {
+    if (!Number.isInteger(byteLength) || byteLength < 0) {
+      throw new LoomError(`wasm kernels: cannot allocate ${byteLength} bytes`);
+    }
+    const offset = alignUp(this.top, alignment);
+    const end = offset + byteLength;
+    if (end > MAX_PAGES * PAGE_BYTES) {
+      throw new LoomError(
+        `wasm kernels: allocating ${byteLength} bytes would pass the 4 GiB WebAssembly memory limit ` +
+        `(${offset} bytes in use)`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      // Grow in steps of at least 1/8 of the current size so many small allocations stay cheap.
+      const wanted = Math.max(end, Math.min(MAX_PAGES * PAGE_BYTES, have + have / 8));
+      this.memory.grow(Math.ceil((wanted - have) / PAGE_BYTES));
+      this.refreshViews();
+    }
+    this.top = end;
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer); // normally already known; cheap insurance for offsetOf
+    return new Uint8Array(buffer, offset, byteLength);
+  }
+
+  /** `length` f32 in the shared memory: activations here are used by the kernels without a copy. */
+  allocateF32(length: number): Float32Array {
+    const bytes = this.allocate(length * 4);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, length);
+  }
+
+  /** The byte offset of `view` in the shared memory, or undefined if it lives elsewhere. */
+  offsetOf(view: ArrayBufferView): number | undefined {
+    return this.buffers.has(view.buffer) ? view.byteOffset : undefined;
+  }
+
+  /** Bytes handed out so far (weights and scratch), for memory reports. */
+  get allocatedBytes(): number {
+    return this.top - HEAP_START;
+  }
+
+  /**
+   * out (n, rows) = x (n, cols) · Wᵀ for W of `dtype` at byte offset `w`. x and out may live
+   * anywhere; views into the shared memory are used in place, others are copied through scratch.
+   */
+  matmul(dtype: KernelDType, w: number, rows: number, cols: number, out: Float32Array, x: Float32Array, n: number): void {
+    if (this.disposed) throw new LoomError("wasm kernels: the runtime was disposed");
+    if (n === 0) return;
+    const kind = Kind[dtype];
+    const quantized = kind >= Kind.q8_0;
+    const kQuant = dtype === "q4_k" || dtype === "q6_k";
+    const threads = rows * cols * n < this.minParallelWork ? 1 : this.threads;
+    const expandBytes = alignUp(Math.max(128 * 1024, cols * 2 + Math.ceil(cols / 4) + 64), ALIGN);
+
+    // Scratch: [x f32 | out f32 | xq i16 | xd f32 | xs i32 | expanded rows per thread]; x and
+    // out only when they are not already in the shared memory.
+    const xIn = this.offsetOf(x);
+    const outIn = this.offsetOf(out);
+    const xAt = 0;
+    const outAt = xAt + (xIn === undefined ? alignUp(n * cols * 4, ALIGN) : 0);
+    const xqAt = outAt + (outIn === undefined ? alignUp(n * rows * 4, ALIGN) : 0);
+    const xdAt = xqAt + (quantized ? alignUp(n * cols * 2, ALIGN) : 0);
+    const xsAt = xdAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // ≤ one f32 per 32 values
+    const expandAt = xsAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // one i32 per 32 values
+    const size = expandAt + (quantized && n >= 4 ? expandBytes * threads : 0);
+    const base = this.scratchOf(size);
+
+    const xOffset = xIn ?? base + xAt;
+    const outOffset = outIn ?? base + outAt;
+    if (xIn === undefined) this.floats.set(x.subarray(0, n * cols), xOffset / 4);
+
+    const job = this.job;
+    job[Job.kind] = kind;
+    job[Job.w] = w;
+    job[Job.out] = outOffset;
+    job[Job.rows] = rows;
+    job[Job.cols] = cols;
+    job[Job.n] = n;
+    if (quantized) {
+      const count = n * cols;
+      if (kQuant) this.kernels.quantizeQ8_K(xOffset, base + xqAt, base + xdAt, base + xsAt, count);
+      else this.kernels.quantizeQ8_0(xOffset, base + xqAt, base + xdAt, count);
+      job[Job.x] = base + xqAt;
+      job[Job.xd] = base + xdAt;
+      job[Job.xs] = base + xsAt;
+      job[Job.scratch] = base + expandAt;
+      job[Job.scratchBytes] = expandBytes;
+    } else {
+      job[Job.x] = xOffset;
+    }
+
+    const pooled = threads > 1 && this.pool !== undefined && this.pool.run(this.runMainPart);
+    if (!pooled) this.kernels.runPart(JOB_OFFSET, 0, 1);
+
+    if (outIn === undefined) out.set(this.floats.subarray(outOffset / 4, outOffset / 4 + n * rows));
+  }
+
+  /**
+   * Resolves when every worker thread runs. Matmuls before that run on this thread alone (workers
+   * start only once the event loop turns), so awaiting this is optional.
+   */
+  ready(): Promise<void> {
+    return this.pool?.ready ?? Promise.resolve();
+  }
+
+  /** Whether matmuls currently run on all `threads` threads (false until the workers are up). */
+  get parallel(): boolean {
+    return this.pool?.running ?? false;
+  }
+
+  /** Stops the worker threads. The memory stays readable; further matmuls throw. */
+  dispose(): void {
+    this.disposed = true;
+    this.pool?.dispose();
+  }
+
+  /** A scratch region of at least `bytes`, reused across calls (it only ever grows). */
+  private scratchOf(bytes: number): number {
+    if (bytes > this.scratch.bytes) {
+      const grown = Math.max(bytes, this.scratch.bytes * 2, 1 << 20);
+      this.scratch = { offset: this.allocate(grown).byteOffset, bytes: grown };
+    }
+    return this.scratch.offset;
+  }
+
+  private refreshViews(): Float32Array {
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    this.floats = new Float32Array(buffer);
+    return this.floats;
+  }
+}
+
+/** A runtime with its own shared memory and `threads` threads (default: every core). */
+export function createWasmRuntime(options: WasmRuntimeOptions = {}): WasmRuntime {
+  return new WasmRuntime(options);
+}

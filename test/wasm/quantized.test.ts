@@ -1,0 +1,129 @@
+// Quantized kernels against their TypeScript twins: activation quantization bit for bit, matmuls
+// up to f32 summation order (the integer part is exact), on 1 and 2 threads.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createWasmRuntime, createWasmMatrix, type WasmRuntime } from "../../src/kernels/wasm/index.js";
+import { dequantizeRow } from "../../src/tensor/dtypes.js";
+import {
+  BLOCK, dequantizeRowRef, denseMatmulRef, quantizedMatmulRef, quantizeQ8_0Ref, quantizeQ8_KRef, type QuantDType,
+} from "./reference.js";
+import { activations, edgeCaseActivations, quantizedWeights, seeded } from "./random.js";
+import { assertSameBits } from "./compare.js";
+
+const runtimes = [1, 2].map((threads) => createWasmRuntime({ threads, minParallelWork: 0 }));
+before(async () => {
+  await Promise.all(runtimes.map((r) => r.ready()));
+  assert.ok(runtimes[1].parallel, "the 2-thread runtime runs its worker");
+});
+after(() => runtimes.forEach((r) => r.dispose()));
+const [single, dual] = runtimes;
+
+const DTYPES: QuantDType[] = ["q8_0", "q4_0", "q4_k", "q6_k"];
+
+function run(runtime: WasmRuntime, dtype: QuantDType, bytes: Uint8Array, rows: number, cols: number, x: Float32Array, n: number): Float32Array {
+  const matrix = createWasmMatrix({ dtype, shape: [rows, cols], bytes }, runtime);
+  assert.ok(matrix);
+  const out = new Float32Array(n * rows);
+  matrix.matmul(out, x, n);
+  return out;
+}
+
+test("Q8_0 activation quantization matches llama.cpp's x86 rule bit for bit", () => {
+  const random = seeded(11);
+  const count = 32 * 200;
+  for (const x of [activations(random, count), edgeCaseActivations(random, count, 32)]) {
+    const input = single.allocateF32(count);
+    input.set(x);
+    const qBytes = single.allocate(count * 2);
+    const dBytes = single.allocate((count / 32) * 4);
+    single.kernels.quantizeQ8_0(input.byteOffset, qBytes.byteOffset, dBytes.byteOffset, count);
+    const q = new Int16Array(qBytes.buffer, qBytes.byteOffset, count);
+    const d = new Float32Array(dBytes.buffer, dBytes.byteOffset, count / 32);
+    const want = quantizeQ8_0Ref(x);
+    assert.deepEqual(Array.from(q), Array.from(want.q));
+    assert.deepEqual(Array.from(d), Array.from(want.d));
+  }
+});
+
+test("Q8_K activation quantization matches llama.cpp's quantize_row_q8_K bit for bit", () => {
+  const random = seeded(12);
+  const count = 256 * 40;
+  for (const x of [activations(random, count), edgeCaseActivations(random, count, 256)]) {
+    const input = single.allocateF32(count);
+    input.set(x);
+    const qBytes = single.allocate(count * 2);
+    const dBytes = single.allocate((count / 256) * 4);
+    const sBytes = single.allocate((count / 32) * 4);
+    single.kernels.quantizeQ8_K(input.byteOffset, qBytes.byteOffset, dBytes.byteOffset, sBytes.byteOffset, count);
+    const q = new Int16Array(qBytes.buffer, qBytes.byteOffset, count);
+    const d = new Float32Array(dBytes.buffer, dBytes.byteOffset, count / 256);
+    const sums = new Int32Array(sBytes.buffer, sBytes.byteOffset, count / 32);
+    const want = quantizeQ8_KRef(x);
+    assert.deepEqual(Array.from(q), Array.from(want.q));
+    assert.deepEqual(Array.from(d), Array.from(want.d));
+    for (let s = 0; s < count / 32; s++) {
+      let total = 0;
+      for (let j = 0; j < 32; j++) total += want.q[32 * s + j];
+      assert.equal(sums[s], total, `sum of sub-block ${s}`);
+    }
+  }
+});
+
+for (const dtype of DTYPES) {
+  const block = BLOCK[dtype].values;
+  const shapes: Array<[number, number]> = block === 32
+    ? [[1, 32], [5, 96], [13, 256], [67, 512]]
+    : [[1, 256], [5, 512], [13, 256], [67, 768]];
+
+  test(`${dtype} matmul equals the integer reference bit for bit, on 1 and 2 threads, prefill and decode`, () => {
+    const random = seeded(dtype.charCodeAt(1) * 131 + block);
+    for (const [rows, cols] of shapes) {
+      const w = quantizedWeights(random, dtype, rows, cols);
+      for (const n of [1, 3, 4, 17]) {
+        const x = n === 17 ? edgeCaseActivations(random, n * cols, block) : activations(random, n * cols);
+        const want = quantizedMatmulRef(dtype, w, rows, cols, x, n);
+        const label = `${dtype} (${rows}, ${cols}) × ${n} tokens`;
+        assertSameBits(run(single, dtype, w, rows, cols, x, n), want, `${label}, 1 thread`);
+        assertSameBits(run(dual, dtype, w, rows, cols, x, n), want, `${label}, 2 threads`);
+        for (let t = 0; t < n; t++) {
+          const alone = run(dual, dtype, w, rows, cols, x.subarray(t * cols, (t + 1) * cols), 1);
+          assertSameBits(alone, want.subarray(t * rows, (t + 1) * rows), `${label}, token ${t} alone`);
+        }
+      }
+    }
+  });
+
+  test(`${dtype} block reader agrees with tensor/dtypes dequantizeRow, and the product with plain f32 math`, () => {
+    const random = seeded(block + 3);
+    const [rows, cols, n] = [6, block === 32 ? 128 : 512, 5];
+    const w = quantizedWeights(random, dtype, rows, cols);
+    const rowBytes = (cols / block) * BLOCK[dtype].bytes;
+    const values = new Float64Array(rows * cols);
+    const theirs = new Float32Array(cols);
+    for (let r = 0; r < rows; r++) {
+      const mine = dequantizeRowRef(dtype, w, r * rowBytes, cols);
+      dequantizeRow(dtype, w, r * rowBytes, cols, theirs);
+      for (let k = 0; k < cols; k++) {
+        assert.ok(Math.abs(mine[k] - theirs[k]) <= 1e-6 * Math.abs(mine[k]) + 1e-9, `${dtype} row ${r} value ${k}: ${mine[k]} vs ${theirs[k]}`);
+      }
+      values.set(mine, r * cols);
+    }
+    // The quantized product equals the f32 product up to the activations' quantization error.
+    const x = activations(random, n * cols);
+    const exact = denseMatmulRef(values, rows, cols, x, n);
+    const got = run(dual, dtype, w, rows, cols, x, n);
+    for (let i = 0; i < got.length; i++) {
+      assert.ok(Math.abs(got[i] - exact.out[i]) <= 0.02 * exact.magnitude[i], `${dtype} output ${i}: ${got[i]} vs f32 ${exact.out[i]}`);
+    }
+  });
+}
+
+test("a large quantized prefill splits across threads and matches the single-thread result", () => {
+  const random = seeded(77);
+  for (const dtype of DTYPES) {
+    const [rows, cols, n] = [301, 512, 9];
+    const w = quantizedWeights(random, dtype, rows, cols);
+    const x = activations(random, n * cols);
+    assertSameBits(run(dual, dtype, w, rows, cols, x, n), run(single, dtype, w, rows, cols, x, n), `${dtype} 301 rows`);
+  }
+});
