@@ -3,10 +3,20 @@
 export interface EncodeOptions {
   /** Add BOS/EOS etc. as the tokenizer's post-processor says (default true, as in HF). */
   addSpecialTokens?: boolean;
+  /**
+   * Treat special-token strings found in the text as plain text (HF's `split_special_tokens`),
+   * so user text cannot inject control tokens. Default false, as in HF.
+   */
+  splitSpecialTokens?: boolean;
 }
 
 export interface DecodeOptions {
   skipSpecialTokens?: boolean;
+  /**
+   * transformers' `clean_up_tokenization_spaces` (" ." → "." etc.). Defaults to the value in
+   * tokenizer_config.json, or false. Stream decoders never clean up.
+   */
+  cleanUpTokenizationSpaces?: boolean;
 }
 
 export interface ChatMessage {
@@ -22,6 +32,12 @@ export interface StreamDecoder {
   flush(): string;
 }
 
+export interface ChatTemplateOptions {
+  addGenerationPrompt?: boolean;
+  /** Extra template variables (e.g. `tools`, `enable_thinking`), passed as they are. */
+  extraContext?: Record<string, unknown>;
+}
+
 export interface Tokenizer {
   readonly vocabSize: number;
   readonly bosTokenId?: number;
@@ -34,5 +50,5 @@ export interface Tokenizer {
   isSpecial(id: number): boolean;
   createStreamDecoder(options?: DecodeOptions): StreamDecoder;
   /** Renders the chat template from tokenizer_config.json (or GGUF metadata). */
-  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
 }
