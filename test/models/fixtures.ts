@@ -3,6 +3,7 @@
  * that follow llama.cpp's convert_hf_to_gguf.py: GPT-2 Conv1D weights transposed to (out, in),
  * and for the `llama` architecture Q/K rows permuted per head for adjacent-pair RoPE.
  */
+import { permutedForAdjacentRope, transposed } from "../../src/convert/layout.js";
 import type { TensorToWrite } from "../../src/weights/encode.js";
 import type { GGUFMetaEntry } from "../../src/weights/gguf-format.js";
 import type { MetaValue, WeightSource } from "../../src/weights/source.js";
@@ -79,11 +80,10 @@ export function randomGPT2(s: TinyGPT2, seed: number): Tensors {
   return t.map;
 }
 
+/** (rows, cols) → (cols, rows), with the converter's own transpose. */
 export function transpose(x: Tensor): Tensor {
   const [rows, cols] = x.shape;
-  const data = new Float32Array(x.data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = x.data[r * cols + c];
-  return { shape: [cols, rows], data };
+  return { shape: [cols, rows], data: transposed(x.data, rows, cols) };
 }
 
 /** GGUF `gpt2` names; Conv1D matrices transposed to (out, in) as llama.cpp's converter does. */
@@ -157,23 +157,12 @@ export function randomLlama(s: TinyLlama, seed: number): Tensors {
 }
 
 /**
- * llama.cpp's `permute`: each head's rows, viewed as (2, headDim/2), are swapped to (headDim/2, 2),
- * so rotate-half partners (i, i + headDim/2) become neighbours (2i, 2i+1). Works on biases too.
+ * llama.cpp's `permute` (rotate-half partners become adjacent rows), with the converter's own
+ * implementation. Works on biases too.
  */
 export function permuteForAdjacentRope(x: Tensor, nHeads: number): Tensor {
-  const rows = x.shape[0];
   const cols = x.shape.length > 1 ? x.shape[1] : 1;
-  const headDim = rows / nHeads, half = headDim / 2;
-  const data = new Float32Array(x.data.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let j = 0; j < 2; j++) {
-        const from = h * headDim + j * half + i, to = h * headDim + 2 * i + j;
-        data.set(x.data.subarray(from * cols, (from + 1) * cols), to * cols);
-      }
-    }
-  }
-  return { shape: x.shape, data };
+  return { shape: x.shape, data: permutedForAdjacentRope(x.data, nHeads, cols) };
 }
 
 /** GGUF names; Q/K permuted for the `llama` architecture only (qwen2 keeps NEOX order). */
