@@ -8,6 +8,7 @@ import { LoomError } from "../errors.js";
 import { createDownloadProgress } from "../hub/index.js";
 import { generate, stream, type GenerationOptions } from "../generation/index.js";
 import type { EarlyStopping } from "../generation/options.js";
+import { LOAD_DTYPES, type LoadDType } from "../nn/create-matrix.js";
 import { idListFlag, intFlag, numberFlag } from "./args.js";
 
 const HELP = `usage: loom generate [--model PATH|HUB_ID] (--prompt TEXT | --prompt-ids 1,2,3) [options]
@@ -24,6 +25,8 @@ const HELP = `usage: loom generate [--model PATH|HUB_ID] (--prompt TEXT | --prom
   --num-return-sequences R        --eos-token-id ID[,ID…]   --pad-token-id ID
   --stop TEXT           stop string (repeatable)
   --json                print {"ids", "text"} (or {"sequences": […]}) as the last line
+  --threads N           kernel threads (default: the number of cores)
+  --dtype q8_0|q4_0|f16|f32       store the weight matrices as this type (quantize on load)
   --offline             never reach the hub; use the local cache only
   --revision REV        hub revision (branch, tag or commit)`;
 
@@ -33,6 +36,13 @@ function earlyStoppingFlag(value: string | undefined): EarlyStopping | undefined
   if (value === "false") return false;
   if (value === "never") return "never";
   throw new LoomError(`--early-stopping expects true, false or never, got '${value}'`);
+}
+
+function dtypeFlag(value: string | undefined): LoadDType | undefined {
+  if (value === undefined) return undefined;
+  const dtype = LOAD_DTYPES.find((d) => d === value.toLowerCase());
+  if (!dtype) throw new LoomError(`--dtype expects one of ${LOAD_DTYPES.join(", ")}, got '${value}'`);
+  return dtype;
 }
 
 export async function generateCommand(argv: string[]): Promise<number> {
@@ -66,6 +76,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
       offline: { type: "boolean" },
       revision: { type: "string" },
       threads: { type: "string" },
+      dtype: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -105,6 +116,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     offline: values.offline,
     revision: values.revision,
     threads: intFlag("threads", values.threads),
+    dtype: dtypeFlag(values.dtype),
     onProgress: values.json ? undefined : createDownloadProgress(),
   });
   let promptIds = idListFlag("prompt-ids", values["prompt-ids"]);

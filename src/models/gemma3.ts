@@ -35,7 +35,7 @@ import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
 import { checkForward, DEFAULT_PREFILL_CHUNK, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
 import { layerTypesFromHF, layerWindows, patternLayerTypes, type AttentionLayerType } from "./layer-types.js";
-import { ggufVocabSize, TensorLoader } from "./tensor-loader.js";
+import { ggufVocabSize, TensorLoader, type WeightOptions } from "./tensor-loader.js";
 import type { CacheOptions, CausalLM, ForwardOptions, KVCache, ModelConfig, TraceFn } from "./types.js";
 
 export interface Gemma3Config extends ModelConfig {
@@ -254,9 +254,9 @@ interface Gemma3Block {
   postFFNorm: RMSNorm;
 }
 
-export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: "hf" | "gguf"): CausalLM {
+export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: "hf" | "gguf", weights: WeightOptions = {}): CausalLM {
   const names = layout === "hf" ? gemma3HFNamesFor(source) : GEMMA3_GGUF_NAMES;
-  const w = new TensorLoader(source);
+  const w = new TensorLoader(source, weights);
   const c = config;
   const d = c.hiddenSize, ff = c.intermediateSize, hd = c.headDim;
   const qDim = c.numHeads * hd, kvDim = c.numKVHeads * hd;

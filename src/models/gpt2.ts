@@ -17,7 +17,7 @@ import { LayerNorm } from "../nn/norms.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
 import { checkForward, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
-import { ggufVocabSize, TensorLoader } from "./tensor-loader.js";
+import { ggufVocabSize, TensorLoader, type WeightOptions } from "./tensor-loader.js";
 import type { CausalLM, ForwardOptions, KVCache, ModelConfig, TraceFn } from "./types.js";
 
 export interface GPT2Config extends ModelConfig {
@@ -142,15 +142,16 @@ interface GPT2Block {
   mlp: GeluMLP;
 }
 
-export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf" | "gguf"): CausalLM {
+export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf" | "gguf", weights: WeightOptions = {}): CausalLM {
   const names = layout === "hf" ? hfNames(source) : GGUF_NAMES;
-  const w = new TensorLoader(source);
+  const w = new TensorLoader(source, weights);
   const { hiddenSize: d, intermediateSize: ff, numHeads, headDim } = config;
   const tr = { transposed: names.transposed };
   const layerNorm = (base: string) => new LayerNorm(w.vector(`${base}.weight`, d), w.vector(`${base}.bias`, d), config.layerNormEps);
 
   const wte = new Embedding(w.matrix(`${names.tokenEmbd}.weight`, config.vocabSize, d));
-  const wpe = new Embedding(w.matrix(`${names.positionEmbd}.weight`, config.maxPositions, d));
+  // Position embeddings stay in their stored type even when a load quantizes (as llama.cpp converts them).
+  const wpe = new Embedding(w.matrix(`${names.positionEmbd}.weight`, config.maxPositions, d, { keepDType: true }));
   const blocks: GPT2Block[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     blocks.push({

@@ -9,6 +9,7 @@ import type { JsonObject } from "./fields.js";
 import { buildGemma3, gemma3ConfigFromGGUF, gemma3ConfigFromHF } from "./gemma3.js";
 import { buildGPT2, gpt2ConfigFromGGUF, gpt2ConfigFromHF } from "./gpt2.js";
 import { buildLlama, llamaConfigFromGGUF, llamaConfigFromHF } from "./llama.js";
+import type { WeightOptions } from "./tensor-loader.js";
 import type { CausalLM, ModelConfig } from "./types.js";
 
 export interface Architecture {
@@ -17,8 +18,8 @@ export interface Architecture {
   configFromHF(json: JsonObject, origin: string): ModelConfig;
   /** Reads GGUF metadata (and token_embd's shape); undefined when GGUF files never use this key. */
   configFromGGUF?(source: WeightSource): ModelConfig;
-  /** Builds the model from a config this entry produced. */
-  build(config: ModelConfig, source: WeightSource, layout: "hf" | "gguf"): CausalLM;
+  /** Builds the model from a config this entry produced; `weights` picks the matrices' backend. */
+  build(config: ModelConfig, source: WeightSource, layout: "hf" | "gguf", weights?: WeightOptions): CausalLM;
 }
 
 // Each entry's build receives a config its own configFrom* made; the casts restore that type.
@@ -27,36 +28,36 @@ const ARCHITECTURES: readonly Architecture[] = [
     name: "gpt2",
     configFromHF: gpt2ConfigFromHF,
     configFromGGUF: gpt2ConfigFromGGUF,
-    build: (config, source, layout) => buildGPT2(config as ReturnType<typeof gpt2ConfigFromHF>, source, layout),
+    build: (config, source, layout, weights) => buildGPT2(config as ReturnType<typeof gpt2ConfigFromHF>, source, layout, weights),
   },
   {
     name: "llama",
     configFromHF: (json, origin) => llamaConfigFromHF(json, origin, "llama"),
     configFromGGUF: (source) => llamaConfigFromGGUF(source, "llama"),
-    build: (config, source, layout) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout),
+    build: (config, source, layout, weights) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout, weights),
   },
   {
     name: "mistral",
     configFromHF: (json, origin) => llamaConfigFromHF(json, origin, "mistral"),
-    build: (config, source, layout) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout),
+    build: (config, source, layout, weights) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout, weights),
   },
   {
     name: "qwen2",
     configFromHF: (json, origin) => llamaConfigFromHF(json, origin, "qwen2"),
     configFromGGUF: (source) => llamaConfigFromGGUF(source, "qwen2"),
-    build: (config, source, layout) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout),
+    build: (config, source, layout, weights) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout, weights),
   },
   {
     name: "qwen3",
     configFromHF: (json, origin) => llamaConfigFromHF(json, origin, "qwen3"),
     configFromGGUF: (source) => llamaConfigFromGGUF(source, "qwen3"),
-    build: (config, source, layout) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout),
+    build: (config, source, layout, weights) => buildLlama(config as ReturnType<typeof llamaConfigFromHF>, source, layout, weights),
   },
   {
     name: "gemma3",
     configFromHF: gemma3ConfigFromHF,
     configFromGGUF: gemma3ConfigFromGGUF,
-    build: (config, source, layout) => buildGemma3(config as ReturnType<typeof gemma3ConfigFromHF>, source, layout),
+    build: (config, source, layout, weights) => buildGemma3(config as ReturnType<typeof gemma3ConfigFromHF>, source, layout, weights),
   },
 ];
 

@@ -1,16 +1,27 @@
 import { LoomError } from "../errors.js";
-import { createMatrix, tensorToFloat32, type MatrixOptions } from "../nn/create-matrix.js";
+import { createMatrix, tensorToFloat32, type MatrixBackend, type MatrixOptions } from "../nn/create-matrix.js";
 import type { RowMatrix } from "../nn/dense.js";
 import { Linear } from "../nn/linear.js";
 import { shapeString, type RawTensor } from "../tensor/tensor.js";
 import type { WeightSource } from "../weights/source.js";
+
+/** How a load turns tensors into a model's weights. */
+export interface WeightOptions {
+  /** Where matrices live and in which form (default: TypeScript, f32). */
+  backend?: MatrixBackend;
+  /**
+   * The source's bytes are temporary (read only to be converted): vectors and tensors handed out
+   * are copies, so nothing keeps the whole file in memory.
+   */
+  copyOut?: boolean;
+}
 
 /**
  * Fetches a model's tensors by name with the shapes the config implies. A missing tensor or a
  * wrong shape is a LoomError naming the file, the tensor and both shapes — never a silent misread.
  */
 export class TensorLoader {
-  constructor(readonly source: WeightSource) {}
+  constructor(readonly source: WeightSource, readonly options: WeightOptions = {}) {}
 
   has(name: string): boolean {
     return this.source.has(name);
@@ -18,6 +29,11 @@ export class TensorLoader {
 
   /** The tensor, checked against `shape` (row-major, outermost first). */
   tensor(name: string, shape: number[]): RawTensor {
+    const raw = this.find(name, shape);
+    return this.options.copyOut ? { ...raw, bytes: raw.bytes.slice() } : raw;
+  }
+
+  private find(name: string, shape: number[]): RawTensor {
     if (!this.source.has(name)) {
       throw new LoomError(`${this.source.origin}: missing tensor '${name}' (expected shape ${shapeString(shape)})`);
     }
@@ -33,12 +49,13 @@ export class TensorLoader {
 
   /** W (rows, cols); with `transposed`, the file holds it as (cols, rows). */
   matrix(name: string, rows: number, cols: number, options: MatrixOptions = {}): RowMatrix {
-    const raw = this.tensor(name, options.transposed ? [cols, rows] : [rows, cols]);
-    return createMatrix(raw, { origin: this.source.origin, ...options });
+    const raw = this.find(name, options.transposed ? [cols, rows] : [rows, cols]);
+    return createMatrix(raw, { origin: this.source.origin, backend: this.options.backend, ...options });
   }
 
   vector(name: string, length: number): Float32Array {
-    return tensorToFloat32(this.tensor(name, [length]));
+    const values = tensorToFloat32(this.find(name, [length]));
+    return this.options.copyOut ? values.slice() : values;
   }
 
   /** `${base}.weight` (rows, cols), and `${base}.bias` (rows) when `bias` says so. */

@@ -20,6 +20,8 @@ export const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }
 export interface KernelExports {
   /** Runs part `part` of `parts` of the matmul described by the job record at `job`. */
   runPart(job: number, part: number, parts: number): void;
+  /** The same, run by thread `slot`, whose share of the scratch it uses. */
+  runChunk(job: number, part: number, parts: number, slot: number): void;
   /** Q8_0 activations: count f32 at x → i16 q at qs, f32 d per 32 at ds (llama.cpp's x86 rule). */
   quantizeQ8_0(x: number, qs: number, ds: number, count: number): void;
   /** Q8_K activations: i16 q, f32 d per 256, i32 sums per 32 (llama.cpp's quantize_row_q8_K). */
@@ -28,6 +30,14 @@ export interface KernelExports {
   f32ToF16(value: number): number;
   /** 1 if any of `count` f16 values at p is ∞ or NaN (the f16 kernels assume finite weights). */
   hasNonFiniteF16(p: number, count: number): number;
+  /** dst (cols, rows) = src (rows, cols)ᵀ of 32-bit values; the two must not overlap. */
+  transpose32(src: number, dst: number, rows: number, cols: number): void;
+  /** The same for 16-bit values. */
+  transpose16(src: number, dst: number, rows: number, cols: number): void;
+  /** `count` f32 at x → Q8_0 / Q4_0 blocks or f16 at out, as src/tensor/quantize.ts encodes weights. */
+  encodeQ8_0(x: number, out: number, count: number): void;
+  encodeQ4_0(x: number, out: number, count: number): void;
+  encodeF16(x: number, out: number, count: number): void;
 }
 
 let compiled: WasmModule | undefined;

@@ -19,16 +19,16 @@ export const MAX_PAGES = 65536; // 4 GiB
 export const Control = {
   /** Bumped by the main thread for every job; workers wait for it to change. */
   generation: 0,
-  /** Workers still busy with the current job. */
-  pending: 1,
+  /** The current job's chunks, claimed one at a time by any thread (see chunks.ts). */
+  work: 1,
   /** Set once, at dispose: workers leave their loop. */
   quit: 2,
-  /** Set by a worker whose part failed (a trap); the main thread reports it. */
+  /** Set by a worker whose chunk failed (a trap); the main thread reports it. */
   failed: 3,
   /** Workers that have instantiated the module and entered their loop. */
   ready: 4,
-  /** How many parts the current job is split into (part 0 is the main thread's). */
-  parts: 5,
+  /** Chunks of the current job finished (or given up). */
+  done: 5,
   /** Words in the control block. */
   length: 16,
 } as const;
@@ -47,7 +47,7 @@ export type KernelDType = keyof typeof Kind;
 export interface WorkerSetup {
   module: WasmModule;
   memory: WasmMemory;
-  /** This worker's part number (1 .. threads - 1; the main thread does part 0). */
+  /** This worker's thread number (1 .. threads - 1; the main thread is 0): its scratch slot. */
   part: number;
   spinMicros: number;
 }

@@ -1,7 +1,8 @@
 // N - 1 worker threads over the shared memory; the main thread is the N-th. A job is one matmul:
-// the main thread writes the job record, bumps the generation word and does part 0 itself, then
-// waits for the workers' parts. One synchronisation per matmul, and the caller sees a plain
-// synchronous call (Atomics.wait is allowed on Node's main thread).
+// the main thread writes the job record, opens its chunks (chunks.ts) and wakes the workers, then
+// claims chunks itself like any worker until none is left, and waits for the ones still running.
+// One synchronisation per matmul, and the caller sees a plain synchronous call (Atomics.wait is
+// allowed on Node's main thread). A worker that is slow to wake only gets fewer chunks.
 //
 // Workers only start once the main thread's event loop turns, so a program that multiplies right
 // after creating the pool would wait on them forever: until every worker has reported in, `run`
@@ -9,16 +10,30 @@
 import { Worker } from "node:worker_threads";
 import { LoomError } from "../../errors.js";
 import { CONTROL_OFFSET, Control, type WorkerSetup } from "./layout.js";
+import { claimChunk, closeWork, finishChunk, openWork } from "./chunks.js";
 import { waitWhileEqualFor } from "./spin.js";
 import type { WasmMemory, WasmModule } from "./kernels.js";
 
 /** A worker that has not finished its part after this long is considered lost. */
 const STALL_MS = 60_000;
 
+/**
+ * A worker inherits the process's Node options, except that `--input-type` (`node --input-type=module
+ * -e …`) makes it fail to start; an explicit list may not hold V8 options, so such a process gives
+ * its workers none.
+ */
+function startWorker(setup: WorkerSetup): Worker {
+  const url = new URL("./worker.js", import.meta.url);
+  if (!process.execArgv.some((arg) => arg.startsWith("--input-type"))) return new Worker(url, { workerData: setup });
+  return new Worker(url, { workerData: setup, execArgv: [] });
+}
+
 export class WorkerPool {
   private readonly control: Int32Array;
   private readonly workers: Worker[] = [];
   private disposed = false;
+  /** Jobs run so far: each job's claim word carries its number. */
+  private jobs = 0;
   /** Resolves once every worker runs; rejects if one cannot start. */
   readonly ready: Promise<void>;
 
@@ -32,7 +47,7 @@ export class WorkerPool {
     const started: Array<Promise<void>> = [];
     for (let part = 1; part < size; part++) {
       const setup: WorkerSetup = { module, memory, part, spinMicros };
-      const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: setup });
+      const worker = startWorker(setup);
       worker.unref(); // an idle pool never keeps the process alive
       this.workers.push(worker);
       started.push(new Promise<void>((resolve, reject) => {
@@ -57,29 +72,36 @@ export class WorkerPool {
   }
 
   /**
-   * Runs `mine` (part 0) on this thread while the workers run parts 1 .. size - 1 of the job
-   * already written to memory; returns when every part is done. Returns false, having run
-   * nothing, while the workers are not all up: the caller then does the whole job itself.
+   * Runs the job already written to memory, cut into `chunks` chunks: `runChunk(chunk, slot)` on
+   * this thread (slot 0) for every chunk it claims, the workers taking the others. Returns when
+   * every chunk is done. Returns false, having run nothing, while the workers are not all up:
+   * the caller then does the whole job itself.
    */
-  run(mine: () => void): boolean {
+  run(chunks: number, runChunk: (chunk: number, slot: number) => void): boolean {
     if (this.disposed) throw new LoomError("wasm kernels: the worker pool was disposed");
     if (!this.running) return false;
-    const workers = this.workers.length;
     const control = this.control;
-    Atomics.store(control, Control.parts, workers + 1);
-    Atomics.store(control, Control.pending, workers);
+    this.jobs++;
+    Atomics.store(control, Control.done, 0);
+    Atomics.store(control, Control.work, openWork(this.jobs, chunks));
     Atomics.add(control, Control.generation, 1);
     Atomics.notify(control, Control.generation);
     let error: unknown;
-    try {
-      mine();
-    } catch (e) {
-      error = e;
+    for (let chunk = claimChunk(control); chunk >= 0; chunk = claimChunk(control)) {
+      try {
+        runChunk(chunk, 0);
+      } catch (e) {
+        // Nobody else may start this job's chunks; count them, and this one, as done.
+        error = e;
+        Atomics.add(control, Control.done, closeWork(control));
+      }
+      finishChunk(control, chunks);
+      if (error !== undefined) break;
     }
     // Always wait: the workers are still reading this job's buffers.
-    for (let left = Atomics.load(control, Control.pending); left !== 0; left = Atomics.load(control, Control.pending)) {
-      if (!waitWhileEqualFor(control, Control.pending, left, this.spinMicros, STALL_MS)) {
-        throw new LoomError(`wasm kernels: ${left} worker thread(s) did not finish a matmul within ${STALL_MS / 1000} s`);
+    for (let done = Atomics.load(control, Control.done); done < chunks; done = Atomics.load(control, Control.done)) {
+      if (!waitWhileEqualFor(control, Control.done, done, this.spinMicros, STALL_MS)) {
+        throw new LoomError(`wasm kernels: ${chunks - done} chunk(s) of a matmul did not finish within ${STALL_MS / 1000} s`);
       }
     }
     if (error !== undefined) throw error;

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { LoomError } from "../../errors.js";
 import { instantiateKernels, kernelsModule, wasmApi, type KernelExports, type WasmMemory } from "./kernels.js";
 import { HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, PAGE_BYTES, type KernelDType } from "./layout.js";
+import { MAX_CHUNKS } from "./chunks.js";
 import { WorkerPool } from "./pool.js";
 
 export interface WasmRuntimeOptions {
@@ -19,6 +20,15 @@ export interface WasmRuntimeOptions {
 }
 
 const ALIGN = 64;
+
+/** Chunks per thread in a pooled matmul: enough that a late thread's share is picked up by the others. */
+const CHUNKS_PER_THREAD = 4;
+
+/** Values `encode` takes per call (a multiple of 32): 1 MiB of f32. */
+const ENCODE_CHUNK = 1 << 18;
+
+/** What `encode` writes. */
+export type EncodeDType = "q8_0" | "q4_0" | "f16";
 
 function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
@@ -37,8 +47,10 @@ export class WasmRuntime {
   private scratch = { offset: 0, bytes: 0 };
   private floats: Float32Array;
   private disposed = false;
-  /** Part 0 of a pooled job, which the main thread runs itself. */
-  private readonly runMainPart = (): void => this.kernels.runPart(JOB_OFFSET, 0, this.threads);
+  /** The main thread's share of a pooled job. */
+  private readonly runChunk = (chunk: number, slot: number): void => this.kernels.runChunk(JOB_OFFSET, chunk, this.chunks, slot);
+  /** Chunks the current job is cut into. */
+  private chunks = 1;
 
   constructor(options: WasmRuntimeOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -122,7 +134,9 @@ export class WasmRuntime {
     const xdAt = xqAt + (quantized ? alignUp(n * cols * 2, ALIGN) : 0);
     const xsAt = xdAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // ≤ one f32 per 32 values
     const expandAt = xsAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // one i32 per 32 values
-    const size = expandAt + (quantized && n >= 4 ? expandBytes * threads : 0);
+    // Per thread: expanded rows for a prefill, 64 bytes of block sums for a decode.
+    const partBytes = n >= 4 ? expandBytes : ALIGN;
+    const size = expandAt + (quantized ? partBytes * threads : 0);
     const base = this.scratchOf(size);
 
     const xOffset = xIn ?? base + xAt;
@@ -144,15 +158,64 @@ export class WasmRuntime {
       job[Job.xd] = base + xdAt;
       job[Job.xs] = base + xsAt;
       job[Job.scratch] = base + expandAt;
-      job[Job.scratchBytes] = expandBytes;
+      job[Job.scratchBytes] = partBytes;
     } else {
       job[Job.x] = xOffset;
     }
 
-    const pooled = threads > 1 && this.pool !== undefined && this.pool.run(this.runMainPart);
-    if (!pooled) this.kernels.runPart(JOB_OFFSET, 0, 1);
+    // A few chunks per thread (whole quads of rows), so threads that start late take fewer.
+    this.chunks = Math.max(1, Math.min(threads * CHUNKS_PER_THREAD, Math.ceil(rows / 4), MAX_CHUNKS));
+    const pooled = threads > 1 && this.pool !== undefined && this.pool.run(this.chunks, this.runChunk);
+    if (!pooled) this.kernels.runChunk(JOB_OFFSET, 0, 1, 0);
 
     if (outIn === undefined) out.set(this.floats.subarray(outOffset / 4, outOffset / 4 + n * rows));
+  }
+
+  /**
+   * dst (cols, rows) = src (rows, cols)ᵀ for 2- or 4-byte values, for checkpoints that store weights
+   * (in, out). src and dst may be the same view (an in-place transpose) and may live outside this
+   * memory; the values pass through scratch.
+   */
+  transpose(src: Uint8Array, dst: Uint8Array, rows: number, cols: number, elementBytes: 2 | 4): void {
+    const bytes = rows * cols * elementBytes;
+    if (src.byteLength !== bytes || dst.byteLength !== bytes) {
+      throw new LoomError(
+        `wasm kernels: a (${rows}, ${cols}) matrix of ${elementBytes}-byte values takes ${bytes} bytes, ` +
+        `got ${src.byteLength} in and ${dst.byteLength} out`,
+      );
+    }
+    const dstIn = this.offsetOf(dst);
+    const scratch = this.scratchOf(dstIn === undefined ? 2 * bytes : bytes);
+    new Uint8Array(this.memory.buffer, scratch, bytes).set(src);
+    const to = dstIn ?? scratch + bytes;
+    if (elementBytes === 4) this.kernels.transpose32(scratch, to, rows, cols);
+    else this.kernels.transpose16(scratch, to, rows, cols);
+    if (dstIn === undefined) dst.set(new Uint8Array(this.memory.buffer, to, bytes));
+  }
+
+  /**
+   * Encodes f32 weights (anywhere) as `dtype` into `out` (a view into this memory), with the same
+   * bytes as src/tensor/quantize.ts: for quantizing a model on load.
+   */
+  encode(dtype: EncodeDType, values: Float32Array, out: Uint8Array): void {
+    const count = values.length;
+    const valueBytes = dtype === "f16" ? 2 : dtype === "q8_0" ? 34 / 32 : 18 / 32;
+    const outAt = this.offsetOf(out);
+    if (outAt === undefined || out.byteLength !== count * valueBytes || (dtype !== "f16" && count % 32 !== 0)) {
+      throw new LoomError(`wasm kernels: encoding ${count} values as ${dtype} needs ${count * valueBytes} bytes of this runtime's memory`);
+    }
+    const encode = dtype === "q8_0" ? this.kernels.encodeQ8_0 : dtype === "q4_0" ? this.kernels.encodeQ4_0 : this.kernels.encodeF16;
+    const inMemory = this.offsetOf(values);
+    // In pieces, so values from elsewhere pass through a small scratch.
+    for (let start = 0; start < count; start += ENCODE_CHUNK) {
+      const length = Math.min(ENCODE_CHUNK, count - start);
+      let at = inMemory === undefined ? undefined : inMemory + 4 * start;
+      if (at === undefined) {
+        at = this.scratchOf(4 * length);
+        new Float32Array(this.memory.buffer, at, length).set(values.subarray(start, start + length));
+      }
+      encode(at, outAt + start * valueBytes, length);
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
-// A pool worker: instantiates the kernels over the shared memory, then runs its part of every job
-// the main thread posts through the control words, until told to quit.
+// A pool worker: instantiates the kernels over the shared memory, then, each time the main thread
+// posts a job, claims and runs chunks of it until none is left, until told to quit.
 import { parentPort, workerData } from "node:worker_threads";
+import { claimChunk, chunksOf, finishChunk } from "./chunks.js";
 import { CONTROL_OFFSET, JOB_OFFSET, Control, type WorkerSetup } from "./layout.js";
 import { waitWhileEqual } from "./spin.js";
 import { instantiateKernelsFrom, type KernelExports } from "./kernels.js";
@@ -24,11 +25,14 @@ for (;;) {
   waitWhileEqual(control, Control.generation, seen, setup.spinMicros);
   seen = Atomics.load(control, Control.generation);
   if (Atomics.load(control, Control.quit) !== 0) break;
-  const parts = Atomics.load(control, Control.parts);
-  try {
-    if (setup.part < parts) kernels.runPart(JOB_OFFSET, setup.part, parts);
-  } catch {
-    Atomics.store(control, Control.failed, 1);
+  for (let chunk = claimChunk(control); chunk >= 0; chunk = claimChunk(control)) {
+    // The job cannot change while this chunk is claimed and not done.
+    const chunks = chunksOf(Atomics.load(control, Control.work));
+    try {
+      kernels.runChunk(JOB_OFFSET, chunk, chunks, setup.part);
+    } catch {
+      Atomics.store(control, Control.failed, 1);
+    }
+    finishChunk(control, chunks);
   }
-  if (Atomics.sub(control, Control.pending, 1) === 1) Atomics.notify(control, Control.pending);
 }

@@ -8,6 +8,8 @@ import { min32 } from "./common";
 
 export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
 export { f32ToF16, hasNonFiniteF16 } from "./half";
+export { transpose32, transpose16 } from "./transpose";
+export { encodeQ8_0, encodeQ4_0, encodeF16 } from "./encode";
 
 /** Kinds of matmul job; the host mirrors these numbers. */
 export const KIND_F32: i32 = 0;
@@ -25,11 +27,19 @@ const JOB_OUT = 20;
 const JOB_ROWS = 24;
 const JOB_COLS = 28;
 const JOB_N = 32;
-const JOB_SCRATCH = 36; // per-thread scratch: part p owns [scratch + p · bytes, + bytes)
+const JOB_SCRATCH = 36; // per-thread scratch: thread t owns [scratch + t · bytes, + bytes)
 const JOB_SCRATCH_BYTES = 40;
 
 /** Part `part` of `parts` of the job at `job`: a contiguous range of rows, multiples of 4. */
 export function runPart(job: usize, part: i32, parts: i32): void {
+  runChunk(job, part, parts, part);
+}
+
+/**
+ * The same, run by thread `slot` (which picks its share of the scratch): the pool hands out more
+ * parts than threads, to whichever thread claims them.
+ */
+export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
   const kind = load<i32>(job + JOB_KIND);
   const rows = load<i32>(job + JOB_ROWS);
   const cols = load<i32>(job + JOB_COLS);
@@ -46,7 +56,7 @@ export function runPart(job: usize, part: i32, parts: i32): void {
   else if (kind == KIND_BF16) matmulBF16(w, x, out, rows, cols, n, r0, r1);
   else {
     const bytes = load<i32>(job + JOB_SCRATCH_BYTES);
-    const scratch = load<usize>(job + JOB_SCRATCH) + <usize>part * <usize>bytes;
+    const scratch = load<usize>(job + JOB_SCRATCH) + <usize>slot * <usize>bytes;
     matmulQuantized(kind, w, x, load<usize>(job + JOB_XD), load<usize>(job + JOB_XS), out, rows, cols, n, r0, r1, scratch, bytes);
   }
 }

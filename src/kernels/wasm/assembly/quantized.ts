@@ -1,14 +1,14 @@
 // Quantized products out (n, rows) = x (n, cols) · Wᵀ for Q8_0, Q4_0, Q4_K and Q6_K weights, with x
 // already quantized (Q8_0 for the first two, Q8_K for the k-quants).
 //
-// Fewer than 4 tokens: each row's blocks are dotted straight from the file bytes, the row staying
-// in L1 while the tokens pass. 4 or more (prefill): a block of rows is first expanded into i16
+// Fewer than 4 tokens: each row's blocks are dotted straight from the file bytes, one row at a
+// time, the row staying in L1 while the tokens pass. 4 or more (prefill): a block of rows is first expanded into i16
 // values and f32 block scales in this thread's scratch, then a 1 row × 4 tokens kernel reuses every
 // loaded weight vector for four tokens. Both paths do the same integer sums and the same f32 steps
 // (per block: sum += f32(sumi) · (d_w · d_x)), so a token's output never depends on the path.
 
 import { dot8, min32, sumInts, sum4x4 } from "./common";
-import { rowDotQ8_0, rowDotQ4_0, rows4DotQ8_0, rows4DotQ4_0, decodeRowQ8_0, decodeRowQ4_0, Q8_0_BYTES, Q4_0_BYTES } from "./blocks32";
+import { rowDot4Q8_0, rowDot4Q4_0, decodeRowQ8_0, decodeRowQ4_0, Q8_0_BYTES, Q4_0_BYTES } from "./blocks32";
 import { rowDotQ4K, rowDotQ6K, decodeRowQ4K, decodeRowQ6K, Q4_K_BYTES, Q6_K_BYTES } from "./kquants";
 
 export const KIND_Q8_0: i32 = 3;
@@ -37,10 +37,9 @@ function blockLength(kind: i32): i32 {
   return kind == KIND_Q4_K || kind == KIND_Q6_K ? 256 : 32;
 }
 
+/** One k-quant row · token t's Q8_K activations. */
 @inline
-function rowDot(kind: i32, w: usize, t: i32, blocks: i32): f32 {
-  if (kind == KIND_Q8_0) return rowDotQ8_0(w, qAt(t), dAt(t), blocks);
-  if (kind == KIND_Q4_0) return rowDotQ4_0(w, qAt(t), dAt(t), blocks);
+function rowDotK(kind: i32, w: usize, t: i32, blocks: i32): f32 {
   if (kind == KIND_Q4_K) return rowDotQ4K(w, qAt(t), dAt(t), sumsAt(t), blocks);
   return rowDotQ6K(w, qAt(t), dAt(t), blocks);
 }
@@ -164,20 +163,16 @@ export function matmulQuantized(
   dStride = <usize>blocks << 2;
   sumsStride = <usize>(cols >> 5) << 2;
   if (n < 4) {
-    let r = r0;
-    if (kind == KIND_Q8_0 || kind == KIND_Q4_0) {
-      for (; r + 4 <= r1; r += 4) {
-        const row = w + <usize>r * rowBytes;
-        for (let t = 0; t < n; t++) {
-          const o = out + (<usize>(t * rows + r) << 2);
-          if (kind == KIND_Q8_0) rows4DotQ8_0(row, rowBytes, qAt(t), dAt(t), blocks, o);
-          else rows4DotQ4_0(row, rowBytes, qAt(t), dAt(t), blocks, o);
-        }
-      }
-    }
-    for (; r < r1; r++) {
+    // Row by row (one memory stream), each row dotted with every token while it is in L1.
+    for (let r = r0; r < r1; r++) {
       const row = w + <usize>r * rowBytes;
-      for (let t = 0; t < n; t++) store<f32>(out + (<usize>(t * rows + r) << 2), rowDot(kind, row, t, blocks));
+      for (let t = 0; t < n; t++) {
+        let value: f32;
+        if (kind == KIND_Q8_0) value = rowDot4Q8_0(row, qAt(t), dAt(t), blocks, scratch);
+        else if (kind == KIND_Q4_0) value = rowDot4Q4_0(row, qAt(t), dAt(t), blocks, scratch);
+        else value = rowDotK(kind, row, t, blocks);
+        store<f32>(out + (<usize>(t * rows + r) << 2), value);
+      }
     }
     return;
   }
