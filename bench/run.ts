@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     "no-llama-bench": { type: "boolean" },
     "no-binding": { type: "boolean" },
     "no-tokenizers": { type: "boolean" },
+    "no-training": { type: "boolean" },
     "no-bandwidth": { type: "boolean" },
     write: { type: "boolean" },
     "no-write": { type: "boolean" },
@@ -66,7 +67,7 @@ const cacheDir = args["cache-dir"];
 const only = args.only?.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 const notes: string[] = [];
 
-const knownIds = ["tokenizers", ...BENCH_MODELS.flatMap((m) => [
+const knownIds = ["tokenizers", "training", ...BENCH_MODELS.flatMap((m) => [
   m.id, ...m.ggufDTypes.map((d) => `${m.id}-${d}`), ...(m.hfFolder ? [`${m.id}-f32-hf`] : []),
 ])];
 const unknown = only?.filter((o) => !knownIds.includes(o)) ?? [];
@@ -243,6 +244,12 @@ async function main(): Promise<void> {
     log("tokenizers (bench/tokenizers.ts) …");
     const { benchTokenizers } = await import("./tokenizers.js");
     tokenizers = await benchTokenizers({ mb: 1, runs: 3 });
+  }
+
+  if (!args["no-training"] && wanted("training")) {
+    log("training throughput (bench/training.ts) …");
+    const { benchTraining, describeTraining } = await import("./training.js");
+    notes.push(describeTraining(benchTraining({ threads: settings.threads })));
   }
 
   const report: RunReport = {
