@@ -136,7 +136,28 @@ export function flashAttention(
 
           // Scores of this row against the block, and their max.
           let blockMax = -Infinity;
-          for (let j = lo; j < hi; j++) {
+          let j = lo;
+          if (softCap === undefined && headDim % 4 === 0) {
+            // Two keys per pass share the query loads; each key keeps dot's four partial sums.
+            for (; j + 1 < hi; j += 2) {
+              const ka = (ring === 0 ? j : j % ring) * kvRow + kvHeadOffset;
+              const kb = (ring === 0 ? j + 1 : (j + 1) % ring) * kvRow + kvHeadOffset;
+              let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+              for (let i = 0; i < headDim; i += 4) {
+                const q0 = q[qo + i], q1 = q[qo + i + 1], q2 = q[qo + i + 2], q3 = q[qo + i + 3];
+                a0 += q0 * kCache[ka + i]; a1 += q1 * kCache[ka + i + 1];
+                a2 += q2 * kCache[ka + i + 2]; a3 += q3 * kCache[ka + i + 3];
+                b0 += q0 * kCache[kb + i]; b1 += q1 * kCache[kb + i + 1];
+                b2 += q2 * kCache[kb + i + 2]; b3 += q3 * kCache[kb + i + 3];
+              }
+              const scoreA = (a0 + a1 + a2 + a3) * scale, scoreB = (b0 + b1 + b2 + b3) * scale;
+              scores[j - k0] = scoreA;
+              scores[j + 1 - k0] = scoreB;
+              if (scoreA > blockMax) blockMax = scoreA;
+              if (scoreB > blockMax) blockMax = scoreB;
+            }
+          }
+          for (; j < hi; j++) {
             const ko = (ring === 0 ? j : j % ring) * kvRow + kvHeadOffset;
             let score = dot(q, qo, kCache, ko, headDim) * scale;
             if (softCap !== undefined) score = softCap * Math.tanh(score / softCap);
@@ -154,8 +175,33 @@ export function flashAttention(
             sum *= correction;
             for (let i = 0; i < headDim; i++) acc[ao + i] *= correction;
           }
-          // Two keys per pass over the accumulator halve its loads and stores.
-          let j = lo;
+          // Keys go into the accumulator in pairs, acc += p0·v0 + p1·v1; four pairs per pass (the
+          // same sums in the same order) cut its loads and stores fourfold.
+          j = lo;
+          for (; j + 7 < hi; j += 8) {
+            const p0 = Math.exp(scores[j - k0] - newMax), p1 = Math.exp(scores[j + 1 - k0] - newMax);
+            const p2 = Math.exp(scores[j + 2 - k0] - newMax), p3 = Math.exp(scores[j + 3 - k0] - newMax);
+            const p4 = Math.exp(scores[j + 4 - k0] - newMax), p5 = Math.exp(scores[j + 5 - k0] - newMax);
+            const p6 = Math.exp(scores[j + 6 - k0] - newMax), p7 = Math.exp(scores[j + 7 - k0] - newMax);
+            sum += p0 + p1;
+            sum += p2 + p3;
+            sum += p4 + p5;
+            sum += p6 + p7;
+            const v0 = (ring === 0 ? j : j % ring) * kvRow + kvHeadOffset;
+            const v1 = (ring === 0 ? j + 1 : (j + 1) % ring) * kvRow + kvHeadOffset;
+            const v2 = (ring === 0 ? j + 2 : (j + 2) % ring) * kvRow + kvHeadOffset;
+            const v3 = (ring === 0 ? j + 3 : (j + 3) % ring) * kvRow + kvHeadOffset;
+            const v4 = (ring === 0 ? j + 4 : (j + 4) % ring) * kvRow + kvHeadOffset;
+            const v5 = (ring === 0 ? j + 5 : (j + 5) % ring) * kvRow + kvHeadOffset;
+            const v6 = (ring === 0 ? j + 6 : (j + 6) % ring) * kvRow + kvHeadOffset;
+            const v7 = (ring === 0 ? j + 7 : (j + 7) % ring) * kvRow + kvHeadOffset;
+            for (let i = 0; i < headDim; i++) {
+              acc[ao + i] = (((acc[ao + i] + (p0 * vCache[v0 + i] + p1 * vCache[v1 + i]))
+                + (p2 * vCache[v2 + i] + p3 * vCache[v3 + i]))
+                + (p4 * vCache[v4 + i] + p5 * vCache[v5 + i]))
+                + (p6 * vCache[v6 + i] + p7 * vCache[v7 + i]);
+            }
+          }
           for (; j + 1 < hi; j += 2) {
             const p0 = Math.exp(scores[j - k0] - newMax), p1 = Math.exp(scores[j + 1 - k0] - newMax);
             sum += p0 + p1;
