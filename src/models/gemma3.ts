@@ -22,13 +22,13 @@
  * checkpoints (even when it differs from head_dim) and llama.cpp's rule for GGUF files.
  */
 import { LoomError } from "../errors.js";
-import { add } from "../kernels/elementwise.js";
 import { AttentionScratch, SelfAttention } from "../nn/attention.js";
 import { Embedding } from "../nn/embedding.js";
 import type { Matrix } from "../nn/matrix.js";
 import { GeGLUMLP } from "../nn/mlp.js";
 import { ModelKVCache } from "../nn/model-kv-cache.js";
 import { RMSNorm } from "../nn/norms.js";
+import type { Ops } from "../nn/ops.js";
 import { RotaryEmbedding } from "../nn/rope.js";
 import { ropeScalingFromGGUF, ropeScalingFromHF, type RopeScaling } from "../nn/rope-scaling.js";
 import type { WeightSource } from "../weights/source.js";
@@ -262,7 +262,7 @@ export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: 
   const qDim = c.numHeads * hd, kvDim = c.numKVHeads * hd;
   const rmsNorm = (base: string, dim = d) => {
     const weight = w.vector(`${base}.weight`, dim);
-    return new RMSNorm(c.normOffset === 0 ? weight : weight.map((x) => c.normOffset + x), c.rmsNormEps);
+    return new RMSNorm(c.normOffset === 0 ? weight : weight.map((x) => c.normOffset + x), c.rmsNormEps, w.ops);
   };
   const ropeOf = (base: number, scaling: RopeScaling) =>
     new RotaryEmbedding({ rotDim: hd, headDim: hd, base, scaling, style: "neox" });
@@ -289,22 +289,22 @@ export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: 
       ),
       postAttnNorm: rmsNorm(names.postAttnNorm(l)),
       preFFNorm: rmsNorm(names.preFFNorm(l)),
-      mlp: new GeGLUMLP(w.linear(names.gate(l), ff, d, false), w.linear(names.up(l), ff, d, false), w.linear(names.down(l), d, ff, false)),
+      mlp: new GeGLUMLP(w.linear(names.gate(l), ff, d, false), w.linear(names.up(l), ff, d, false), w.linear(names.down(l), d, ff, false), w.ops),
       postFFNorm: rmsNorm(names.postFFNorm(l)),
     });
   }
   const outputNorm = rmsNorm(names.outputNorm);
   const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, c.vocabSize, d) : embedding.table;
-  return new Gemma3Model(config, embedding, blocks, outputNorm, head, [globalRope, localRope]);
+  return new Gemma3Model(config, embedding, blocks, outputNorm, head, [globalRope, localRope], w.ops);
 }
 
 class Gemma3Model implements CausalLM {
   private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
-  private x = new Float32Array(0); // (n, nEmbd) residual stream
-  private xb = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
-  private xb2 = new Float32Array(0); // (n, nEmbd) output of a sublayer
-  private h1 = new Float32Array(0); // (n, nFF) gate, then gelu(gate)·up
-  private h2 = new Float32Array(0); // (n, nFF) up
+  private x: Float32Array = new Float32Array(0); // (n, nEmbd) residual stream
+  private xb: Float32Array = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
+  private xb2: Float32Array = new Float32Array(0); // (n, nEmbd) output of a sublayer
+  private h1: Float32Array = new Float32Array(0); // (n, nFF) gate, then gelu(gate)·up
+  private h2: Float32Array = new Float32Array(0); // (n, nFF) up
   private readonly attnScratch: AttentionScratch;
   private readonly windows: (number | undefined)[];
   /** √nEmbd as an f32, as HF's embed_scale and llama.cpp's sqrtf. */
@@ -317,8 +317,9 @@ class Gemma3Model implements CausalLM {
     private readonly outputNorm: RMSNorm,
     private readonly head: Matrix,
     private readonly ropes: RotaryEmbedding[],
+    private readonly ops: Ops,
   ) {
-    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim });
+    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim }, undefined, ops);
     this.windows = layerWindows(config.layerTypes, config.slidingWindow);
     this.embedScale = Math.fround(Math.sqrt(config.hiddenSize));
   }
@@ -326,7 +327,7 @@ class Gemma3Model implements CausalLM {
   createCache(options: CacheOptions = {}): ModelKVCache {
     const c = this.config;
     return new ModelKVCache(this.windows, c.numKVHeads * c.headDim, c.maxPositions, {
-      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK,
+      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK, memory: this.ops,
     });
   }
 
@@ -355,12 +356,12 @@ class Gemma3Model implements CausalLM {
       b.inputNorm.forward(xb, x, n); // (n, nEmbd)
       b.attn.forward(xb2, xb, n, startPos, cache, l, this.attnScratch, trace); // (n, nEmbd)
       b.postAttnNorm.forward(xb2, xb2, n);
-      add(x, x, xb2, n * d);
+      this.ops.add(x, x, xb2, n * d);
       trace?.("attn_residual", l, x.subarray(0, n * d));
       b.preFFNorm.forward(xb, x, n);
       b.mlp.forward(xb2, xb, n, h1, h2); // (n, nEmbd)
       b.postFFNorm.forward(xb2, xb2, n);
-      add(x, x, xb2, n * d);
+      this.ops.add(x, x, xb2, n * d);
       trace?.("l_out", l, x.subarray(0, n * d));
     }
     if (rows === 0) return undefined;
@@ -379,10 +380,16 @@ class Gemma3Model implements CausalLM {
     const c = this.config;
     if (n <= this.capacity) return;
     this.capacity = n;
-    this.x = new Float32Array(n * c.hiddenSize);
-    this.xb = new Float32Array(n * c.hiddenSize);
-    this.xb2 = new Float32Array(n * c.hiddenSize);
-    this.h1 = new Float32Array(n * c.intermediateSize);
-    this.h2 = new Float32Array(n * c.intermediateSize);
+    this.x = this.regrow(this.x, n * c.hiddenSize);
+    this.xb = this.regrow(this.xb, n * c.hiddenSize);
+    this.xb2 = this.regrow(this.xb2, n * c.hiddenSize);
+    this.h1 = this.regrow(this.h1, n * c.intermediateSize);
+    this.h2 = this.regrow(this.h2, n * c.intermediateSize);
+  }
+
+  /** A buffer of `length` floats in the ops' memory, replacing `old`. */
+  private regrow(old: Float32Array, length: number): Float32Array {
+    this.ops.release(old);
+    return this.ops.floats(length);
   }
 }

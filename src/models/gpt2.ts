@@ -7,13 +7,13 @@
  * (llama.cpp's converter transposes them to (out, in) like nn.Linear).
  */
 import { LoomError } from "../errors.js";
-import { add } from "../kernels/elementwise.js";
 import { AttentionScratch, SelfAttention } from "../nn/attention.js";
 import { Embedding } from "../nn/embedding.js";
 import { ModelKVCache } from "../nn/model-kv-cache.js";
 import type { Matrix } from "../nn/matrix.js";
 import { GeluMLP } from "../nn/mlp.js";
 import { LayerNorm } from "../nn/norms.js";
+import type { Ops } from "../nn/ops.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
 import { checkForward, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
@@ -147,7 +147,8 @@ export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf"
   const w = new TensorLoader(source, weights);
   const { hiddenSize: d, intermediateSize: ff, numHeads, headDim } = config;
   const tr = { transposed: names.transposed };
-  const layerNorm = (base: string) => new LayerNorm(w.vector(`${base}.weight`, d), w.vector(`${base}.bias`, d), config.layerNormEps);
+  const ops = w.ops;
+  const layerNorm = (base: string) => new LayerNorm(w.vector(`${base}.weight`, d), w.vector(`${base}.bias`, d), config.layerNormEps, ops);
 
   const wte = new Embedding(w.matrix(`${names.tokenEmbd}.weight`, config.vocabSize, d));
   // Position embeddings stay in their stored type even when a load quantizes (as llama.cpp converts them).
@@ -162,20 +163,20 @@ export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf"
         w.linear(names.attnOut(l), d, d, true, tr),
       ),
       ln2: layerNorm(names.ffnNorm(l)),
-      mlp: new GeluMLP(w.linear(names.ffnUp(l), ff, d, true, tr), w.linear(names.ffnDown(l), d, ff, true, tr)),
+      mlp: new GeluMLP(w.linear(names.ffnUp(l), ff, d, true, tr), w.linear(names.ffnDown(l), d, ff, true, tr), ops),
     });
   }
   const lnF = layerNorm(names.outputNorm);
   const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, config.vocabSize, d) : wte.table;
-  return new GPT2Model(config, wte, wpe, blocks, lnF, head);
+  return new GPT2Model(config, wte, wpe, blocks, lnF, head, ops);
 }
 
 class GPT2Model implements CausalLM {
   private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
-  private x = new Float32Array(0); // (n, nEmbd) residual stream
-  private xb = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
-  private xb2 = new Float32Array(0); // (n, nEmbd) output of a sublayer
-  private h = new Float32Array(0); // (n, nFF) MLP hidden
+  private x: Float32Array = new Float32Array(0); // (n, nEmbd) residual stream
+  private xb: Float32Array = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
+  private xb2: Float32Array = new Float32Array(0); // (n, nEmbd) output of a sublayer
+  private h: Float32Array = new Float32Array(0); // (n, nFF) MLP hidden
   private readonly attnScratch: AttentionScratch;
 
   constructor(
@@ -185,13 +186,14 @@ class GPT2Model implements CausalLM {
     private readonly blocks: GPT2Block[],
     private readonly lnF: LayerNorm,
     private readonly head: Matrix,
+    private readonly ops: Ops,
   ) {
-    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numHeads, headDim: config.headDim });
+    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numHeads, headDim: config.headDim }, undefined, ops);
   }
 
   createCache(): ModelKVCache {
     const c = this.config;
-    return new ModelKVCache(Array(c.numLayers).fill(undefined), c.hiddenSize, c.maxPositions);
+    return new ModelKVCache(Array(c.numLayers).fill(undefined), c.hiddenSize, c.maxPositions, { memory: this.ops });
   }
 
   async forward(tokens: ArrayLike<number>, startPos: number, kvCache: KVCache, options: ForwardOptions = {}): Promise<Float32Array> {
@@ -214,18 +216,18 @@ class GPT2Model implements CausalLM {
       this.wte.lookup(x, t, tokens[t]);
       this.wpe.lookup(xb, t, startPos + t);
     }
-    add(x, x, xb, n * d);
+    this.ops.add(x, x, xb, n * d);
     trace?.("embd", -1, x.subarray(0, n * d));
 
     for (let l = 0; l < this.blocks.length; l++) {
       const b = this.blocks[l];
       b.ln1.forward(xb, x, n); // (n, nEmbd)
       b.attn.forward(xb2, xb, n, startPos, cache, l, this.attnScratch, trace); // (n, nEmbd)
-      add(x, x, xb2, n * d);
+      this.ops.add(x, x, xb2, n * d);
       trace?.("attn_residual", l, x.subarray(0, n * d));
       b.ln2.forward(xb, x, n);
       b.mlp.forward(xb2, xb, n, h);
-      add(x, x, xb2, n * d);
+      this.ops.add(x, x, xb2, n * d);
       trace?.("l_out", l, x.subarray(0, n * d));
     }
     if (rows === 0) return undefined;
@@ -242,9 +244,15 @@ class GPT2Model implements CausalLM {
     const { hiddenSize: d, intermediateSize: ff } = this.config;
     if (n <= this.capacity) return;
     this.capacity = n;
-    this.x = new Float32Array(n * d);
-    this.xb = new Float32Array(n * d);
-    this.xb2 = new Float32Array(n * d);
-    this.h = new Float32Array(n * ff);
+    this.x = this.regrow(this.x, n * d);
+    this.xb = this.regrow(this.xb, n * d);
+    this.xb2 = this.regrow(this.xb2, n * d);
+    this.h = this.regrow(this.h, n * ff);
+  }
+
+  /** A buffer of `length` floats in the ops' memory, replacing `old`. */
+  private regrow(old: Float32Array, length: number): Float32Array {
+    this.ops.release(old);
+    return this.ops.floats(length);
   }
 }

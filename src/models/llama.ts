@@ -16,7 +16,6 @@
  * llama/qwen2/qwen3 graphs have no sliding window, so GGUF files of these families attend globally.
  */
 import { LoomError } from "../errors.js";
-import { add } from "../kernels/elementwise.js";
 import type { RopeStyle } from "../kernels/rope.js";
 import { AttentionScratch, SelfAttention } from "../nn/attention.js";
 import { tensorToFloat32 } from "../nn/create-matrix.js";
@@ -25,6 +24,7 @@ import type { Matrix } from "../nn/matrix.js";
 import { SwiGLUMLP } from "../nn/mlp.js";
 import { ModelKVCache } from "../nn/model-kv-cache.js";
 import { RMSNorm } from "../nn/norms.js";
+import type { Ops } from "../nn/ops.js";
 import { RotaryEmbedding } from "../nn/rope.js";
 import { ropeScalingFromGGUF, ropeScalingFromHF, type RopeScaling } from "../nn/rope-scaling.js";
 import type { WeightSource } from "../weights/source.js";
@@ -257,7 +257,7 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
   const c = config;
   const d = c.hiddenSize, ff = c.intermediateSize, hd = c.headDim;
   const qDim = c.numHeads * hd, kvDim = c.numKVHeads * hd;
-  const rmsNorm = (base: string, dim = d) => new RMSNorm(w.vector(`${base}.weight`, dim), c.rmsNormEps);
+  const rmsNorm = (base: string, dim = d) => new RMSNorm(w.vector(`${base}.weight`, dim), c.rmsNormEps, w.ops);
   // llama3 scaling in GGUF arrives as precomputed per-frequency divisors.
   const freqFactors = names.ropeFreqs && w.has(`${names.ropeFreqs}.weight`)
     ? tensorToFloat32(w.tensor(`${names.ropeFreqs}.weight`, [c.ropeDim / 2])) : undefined;
@@ -287,22 +287,23 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
         w.linear(names.gate(l), ff, d, c.mlpBias),
         w.linear(names.up(l), ff, d, c.mlpBias),
         w.linear(names.down(l), d, ff, c.mlpBias),
+        w.ops,
       ),
     });
   }
   const outputNorm = rmsNorm(names.outputNorm);
   // No separate head in the file means the head is tied to the embedding.
   const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, c.vocabSize, d) : embedding.table;
-  return new LlamaModel(config, embedding, blocks, outputNorm, head, rope);
+  return new LlamaModel(config, embedding, blocks, outputNorm, head, rope, w.ops);
 }
 
 class LlamaModel implements CausalLM {
   private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
-  private x = new Float32Array(0); // (n, nEmbd) residual stream
-  private xb = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
-  private xb2 = new Float32Array(0); // (n, nEmbd) output of a sublayer
-  private h1 = new Float32Array(0); // (n, nFF) gate, then silu(gate)·up
-  private h2 = new Float32Array(0); // (n, nFF) up
+  private x: Float32Array = new Float32Array(0); // (n, nEmbd) residual stream
+  private xb: Float32Array = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
+  private xb2: Float32Array = new Float32Array(0); // (n, nEmbd) output of a sublayer
+  private h1: Float32Array = new Float32Array(0); // (n, nFF) gate, then silu(gate)·up
+  private h2: Float32Array = new Float32Array(0); // (n, nFF) up
   private readonly attnScratch: AttentionScratch;
   private readonly windows: (number | undefined)[];
 
@@ -313,15 +314,16 @@ class LlamaModel implements CausalLM {
     private readonly outputNorm: RMSNorm,
     private readonly head: Matrix,
     private readonly rope: RotaryEmbedding,
+    private readonly ops: Ops,
   ) {
-    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim });
+    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim }, undefined, ops);
     this.windows = layerWindows(config.layerTypes, config.slidingWindow);
   }
 
   createCache(options: CacheOptions = {}): ModelKVCache {
     const c = this.config;
     return new ModelKVCache(this.windows, c.numKVHeads * c.headDim, c.maxPositions, {
-      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK,
+      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK, memory: this.ops,
     });
   }
 
@@ -349,11 +351,11 @@ class LlamaModel implements CausalLM {
       const b = this.blocks[l];
       b.attnNorm.forward(xb, x, n); // (n, nEmbd)
       b.attn.forward(xb2, xb, n, startPos, cache, l, this.attnScratch, trace); // (n, nEmbd)
-      add(x, x, xb2, n * d);
+      this.ops.add(x, x, xb2, n * d);
       trace?.("attn_residual", l, x.subarray(0, n * d));
       b.ffnNorm.forward(xb, x, n);
       b.mlp.forward(xb2, xb, n, h1, h2);
-      add(x, x, xb2, n * d);
+      this.ops.add(x, x, xb2, n * d);
       trace?.("l_out", l, x.subarray(0, n * d));
     }
     if (rows === 0) return undefined;
@@ -370,10 +372,16 @@ class LlamaModel implements CausalLM {
     const c = this.config;
     if (n <= this.capacity) return;
     this.capacity = n;
-    this.x = new Float32Array(n * c.hiddenSize);
-    this.xb = new Float32Array(n * c.hiddenSize);
-    this.xb2 = new Float32Array(n * c.hiddenSize);
-    this.h1 = new Float32Array(n * c.intermediateSize);
-    this.h2 = new Float32Array(n * c.intermediateSize);
+    this.x = this.regrow(this.x, n * c.hiddenSize);
+    this.xb = this.regrow(this.xb, n * c.hiddenSize);
+    this.xb2 = this.regrow(this.xb2, n * c.hiddenSize);
+    this.h1 = this.regrow(this.h1, n * c.intermediateSize);
+    this.h2 = this.regrow(this.h2, n * c.intermediateSize);
+  }
+
+  /** A buffer of `length` floats in the ops' memory, replacing `old`. */
+  private regrow(old: Float32Array, length: number): Float32Array {
+    this.ops.release(old);
+    return this.ops.floats(length);
   }
 }

@@ -2,6 +2,7 @@ import { LoomError } from "../errors.js";
 import { createMatrix, tensorToFloat32, type MatrixBackend, type MatrixOptions } from "../nn/create-matrix.js";
 import type { RowMatrix } from "../nn/dense.js";
 import { Linear } from "../nn/linear.js";
+import { opsFor, type Ops } from "../nn/ops.js";
 import { shapeString, type RawTensor } from "../tensor/tensor.js";
 import type { WeightSource } from "../weights/source.js";
 
@@ -21,7 +22,12 @@ export interface WeightOptions {
  * wrong shape is a LoomError naming the file, the tensor and both shapes — never a silent misread.
  */
 export class TensorLoader {
-  constructor(readonly source: WeightSource, readonly options: WeightOptions = {}) {}
+  /** The kernels and memory that go with the matrices' backend: the model's layers use them too. */
+  readonly ops: Ops;
+
+  constructor(readonly source: WeightSource, readonly options: WeightOptions = {}) {
+    this.ops = opsFor(options.backend?.runtime);
+  }
 
   has(name: string): boolean {
     return this.source.has(name);
@@ -61,7 +67,7 @@ export class TensorLoader {
   /** `${base}.weight` (rows, cols), and `${base}.bias` (rows) when `bias` says so. */
   linear(base: string, rows: number, cols: number, bias: boolean, options: MatrixOptions = {}): Linear {
     const weight = this.matrix(`${base}.weight`, rows, cols, options);
-    return new Linear(weight, bias ? this.vector(`${base}.bias`, rows) : undefined);
+    return new Linear(weight, bias ? this.vector(`${base}.bias`, rows) : undefined, this.ops);
   }
 }
 

@@ -1,8 +1,9 @@
 import { LoomError } from "../errors.js";
-import { createFlashScratch, flashAttention, type FlashScratch, type FlashTiles } from "../kernels/flash-attention.js";
+import { createFlashScratch, flashAttention, type FlashAttentionDims, type FlashScratch, type FlashTiles } from "../kernels/flash-attention.js";
 import type { AttentionSpan } from "./attention-mask.js";
-import type { Linear } from "./linear.js";
+import { forwardTogether, type Linear } from "./linear.js";
 import type { Norm } from "./norms.js";
+import { JS_OPS, type Ops } from "./ops.js";
 import type { RotaryEmbedding } from "./rope.js";
 
 export interface AttentionShape {
@@ -42,19 +43,19 @@ export interface LayerKVStore {
 }
 
 /**
- * Scratch for attention calls of up to `rows` tokens. Nothing here depends on the sequence length:
- * attention memory is the KV cache plus O(rows + tile) floats.
+ * Scratch for attention calls of up to `rows` tokens, in the memory of the model's ops. Nothing
+ * here depends on the sequence length: attention memory is the KV cache plus O(rows + tile) floats.
  */
 export class AttentionScratch {
   rows = 0;
-  q = new Float32Array(0); // (rows, nHeads·headDim)
-  k = new Float32Array(0); // (rows, nKVHeads·headDim)
-  v = new Float32Array(0); // (rows, nKVHeads·headDim)
-  qkv = new Float32Array(0); // (rows, qDim + 2·kvDim), fused projections only
-  context = new Float32Array(0); // (rows, nHeads·headDim): attention output before o_proj
+  q: Float32Array = new Float32Array(0); // (rows, nHeads·headDim)
+  k: Float32Array = new Float32Array(0); // (rows, nKVHeads·headDim)
+  v: Float32Array = new Float32Array(0); // (rows, nKVHeads·headDim)
+  qkv: Float32Array = new Float32Array(0); // (rows, qDim + 2·kvDim), fused projections only
+  context: Float32Array = new Float32Array(0); // (rows, nHeads·headDim): attention output before o_proj
   readonly flash: FlashScratch;
 
-  constructor(readonly shape: AttentionShape, tiles?: FlashTiles) {
+  constructor(readonly shape: AttentionShape, tiles?: FlashTiles, readonly ops: Ops = JS_OPS) {
     this.flash = createFlashScratch(shape.nHeads, shape.nKVHeads, shape.headDim, tiles);
   }
 
@@ -64,10 +65,28 @@ export class AttentionScratch {
     const { nHeads, nKVHeads, headDim } = this.shape;
     const qDim = nHeads * headDim, kvDim = nKVHeads * headDim;
     this.rows = rows;
-    this.q = new Float32Array(rows * qDim);
-    this.k = new Float32Array(rows * kvDim);
-    this.v = new Float32Array(rows * kvDim);
-    this.context = new Float32Array(rows * qDim);
+    this.q = this.regrow(this.q, rows * qDim);
+    this.k = this.regrow(this.k, rows * kvDim);
+    this.v = this.regrow(this.v, rows * kvDim);
+    this.context = this.regrow(this.context, rows * qDim);
+    if (this.qkv.length > 0) this.qkv = this.regrow(this.qkv, rows * (qDim + 2 * kvDim));
+  }
+
+  /** The fused projection's output buffer, (rows, width). */
+  fused(width: number): Float32Array {
+    if (this.qkv.length < this.rows * width) this.qkv = this.regrow(this.qkv, this.rows * width);
+    return this.qkv;
+  }
+
+  /** out = attention of q over the cache's keys and values: the TypeScript flash kernel with this scratch's tiles, or the ops' own. */
+  attend(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, dims: FlashAttentionDims): void {
+    if (this.ops.kind === "js") flashAttention(out, q, kCache, vCache, dims, this.flash);
+    else this.ops.attention(out, q, kCache, vCache, dims);
+  }
+
+  private regrow(old: Float32Array, length: number): Float32Array {
+    this.ops.release(old);
+    return this.ops.floats(length);
   }
 }
 
@@ -127,10 +146,10 @@ export class SelfAttention {
 
     cache.write(layer, startPos, k, v, n);
     const span = cache.span(layer, startPos, n);
-    flashAttention(s.context, q, cache.keys(layer), cache.values(layer), {
+    s.attend(s.context, q, cache.keys(layer), cache.values(layer), {
       nQ: n, startPos, nHeads, nKVHeads, headDim,
       scale: this.scale, softCap: this.shape.softCap, window: span.window, ringSlots: span.ringSlots,
-    }, s.flash);
+    });
     if (trace) trace("attn_context", layer, s.context.subarray(0, n * this.qDim));
     this.output.forward(out, s.context, n);
   }
@@ -138,18 +157,16 @@ export class SelfAttention {
   private project(s: AttentionScratch, x: Float32Array, n: number): void {
     const p = this.projection;
     if (p.kind === "separate") {
-      p.q.forward(s.q, x, n);
-      p.k.forward(s.k, x, n);
-      p.v.forward(s.v, x, n);
+      forwardTogether([p.q, p.k, p.v], [s.q, s.k, s.v], x, n);
       return;
     }
     // Fused rows are [q | k | v]; split them.
     const { qDim, kvDim } = this;
     const width = qDim + 2 * kvDim;
-    if (s.qkv.length < n * width) s.qkv = new Float32Array(s.rows * width);
-    p.qkv.forward(s.qkv, x, n);
+    const qkv = s.fused(width);
+    p.qkv.forward(qkv, x, n);
     for (let t = 0; t < n; t++) {
-      const row = s.qkv.subarray(t * width, (t + 1) * width);
+      const row = qkv.subarray(t * width, (t + 1) * width);
       s.q.set(row.subarray(0, qDim), t * qDim);
       s.k.set(row.subarray(qDim, qDim + kvDim), t * kvDim);
       s.v.set(row.subarray(qDim + kvDim), t * kvDim);

@@ -2,7 +2,7 @@
 export type { Matrix } from "./matrix.js";
 export { DenseMatrix, type RowMatrix } from "./dense.js";
 export { createMatrix, tensorToFloat32, type MatrixOptions } from "./create-matrix.js";
-export { Linear } from "./linear.js";
+export { forwardTogether, Linear } from "./linear.js";
 export { Embedding } from "./embedding.js";
 export { LayerNorm, RMSNorm, type Norm } from "./norms.js";
 export { GeGLUMLP, GeluMLP, SwiGLUMLP, type MLP } from "./mlp.js";
@@ -15,3 +15,5 @@ export { RotatingKVCache } from "./rotating-kv-cache.js";
 export { ModelKVCache, type ModelKVCacheOptions, type WindowedLayerStorage } from "./model-kv-cache.js";
 export { fillAttentionMask, visibleKeys, visibleKeyCount, type AttentionSpan } from "./attention-mask.js";
 export { ropeFrequencies, ropeScalingFromGGUF, ropeScalingFromHF, type RopeFrequencies, type RopeScaling } from "./rope-scaling.js";
+export { JS_OPS, opsFor, wasmOps, type Ops } from "./ops.js";
+export { HEAP_MEMORY, type FloatMemory } from "./float-memory.js";

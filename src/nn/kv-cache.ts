@@ -1,5 +1,6 @@
 import { LoomError } from "../errors.js";
 import type { AttentionSpan } from "./attention-mask.js";
+import { HEAP_MEMORY, ownedFloats, releaseOwned, type FloatMemory } from "./float-memory.js";
 
 const CHUNK = 256;
 
@@ -16,7 +17,11 @@ export class DenseKVCache {
   private capacity = 0;
   private stored = 0;
 
-  constructor(readonly nLayers: number, readonly kvDim: number, readonly maxLength: number) {
+  constructor(
+    readonly nLayers: number, readonly kvDim: number, readonly maxLength: number,
+    /** Where keys and values live (a WebAssembly runtime's memory, so its attention reads them in place). */
+    readonly memory: FloatMemory = HEAP_MEMORY,
+  ) {
     this.keyData = Array.from({ length: nLayers }, () => new Float32Array(0));
     this.valueData = Array.from({ length: nLayers }, () => new Float32Array(0));
   }
@@ -72,7 +77,7 @@ export class DenseKVCache {
   }
 
   clone(): DenseKVCache {
-    const copy = new DenseKVCache(this.nLayers, this.kvDim, this.maxLength);
+    const copy = new DenseKVCache(this.nLayers, this.kvDim, this.maxLength, this.memory);
     copy.reserve(this.stored);
     const used = this.stored * this.kvDim;
     for (let l = 0; l < this.nLayers; l++) {
@@ -91,10 +96,12 @@ export class DenseKVCache {
   private resize(capacity: number): void {
     const used = this.stored * this.kvDim;
     for (let l = 0; l < this.nLayers; l++) {
-      const k = new Float32Array(capacity * this.kvDim);
-      const v = new Float32Array(capacity * this.kvDim);
+      const k = ownedFloats(this.memory, this, capacity * this.kvDim);
+      const v = ownedFloats(this.memory, this, capacity * this.kvDim);
       k.set(this.keyData[l].subarray(0, used));
       v.set(this.valueData[l].subarray(0, used));
+      releaseOwned(this.memory, this.keyData[l]);
+      releaseOwned(this.memory, this.valueData[l]);
       this.keyData[l] = k;
       this.valueData[l] = v;
     }

@@ -1,5 +1,5 @@
-import { gelu, swiglu } from "../kernels/elementwise.js";
-import type { Linear } from "./linear.js";
+import { forwardTogether, type Linear } from "./linear.js";
+import { JS_OPS, type Ops } from "./ops.js";
 
 export interface MLP {
   /** Hidden width (nFF): the scratch buffers must hold n·hiddenSize floats. */
@@ -10,43 +10,40 @@ export interface MLP {
 
 /** GPT-2's MLP: down(gelu(up(x))), with the tanh-approximated GELU. */
 export class GeluMLP implements MLP {
-  constructor(readonly up: Linear, readonly down: Linear) {}
+  constructor(readonly up: Linear, readonly down: Linear, private readonly ops: Ops = JS_OPS) {}
 
   get hiddenSize(): number { return this.up.outFeatures; }
 
   forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array): void {
     this.up.forward(h1, x, n); // (n, nFF)
-    gelu(h1, h1, n * this.hiddenSize);
+    this.ops.gelu(h1, h1, n * this.hiddenSize);
     this.down.forward(out, h1, n); // (n, nEmbd)
   }
 }
 
 /** Llama's MLP: down(silu(gate(x)) · up(x)). */
 export class SwiGLUMLP implements MLP {
-  constructor(readonly gate: Linear, readonly up: Linear, readonly down: Linear) {}
+  constructor(readonly gate: Linear, readonly up: Linear, readonly down: Linear, private readonly ops: Ops = JS_OPS) {}
 
   get hiddenSize(): number { return this.gate.outFeatures; }
 
   forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array, h2: Float32Array): void {
-    this.gate.forward(h1, x, n); // (n, nFF)
-    this.up.forward(h2, x, n); // (n, nFF)
-    swiglu(h1, h1, h2, n * this.hiddenSize);
+    forwardTogether([this.gate, this.up], [h1, h2], x, n); // (n, nFF) each
+    this.ops.swiglu(h1, h1, h2, n * this.hiddenSize);
     this.down.forward(out, h1, n); // (n, nEmbd)
   }
 }
 
 /** Gemma's MLP (GeGLU): down(gelu_tanh(gate(x)) · up(x)). */
 export class GeGLUMLP implements MLP {
-  constructor(readonly gate: Linear, readonly up: Linear, readonly down: Linear) {}
+  constructor(readonly gate: Linear, readonly up: Linear, readonly down: Linear, private readonly ops: Ops = JS_OPS) {}
 
   get hiddenSize(): number { return this.gate.outFeatures; }
 
   forward(out: Float32Array, x: Float32Array, n: number, h1: Float32Array, h2: Float32Array): void {
     const len = n * this.hiddenSize;
-    this.gate.forward(h1, x, n); // (n, nFF)
-    this.up.forward(h2, x, n); // (n, nFF)
-    gelu(h1, h1, len);
-    for (let i = 0; i < len; i++) h1[i] *= h2[i];
+    forwardTogether([this.gate, this.up], [h1, h2], x, n); // (n, nFF) each
+    this.ops.geglu(h1, h1, h2, len);
     this.down.forward(out, h1, n); // (n, nEmbd)
   }
 }

@@ -14,6 +14,7 @@
  */
 import { LoomError } from "../errors.js";
 import type { AttentionSpan } from "./attention-mask.js";
+import { HEAP_MEMORY, type FloatMemory } from "./float-memory.js";
 import { DenseKVCache } from "./kv-cache.js";
 import { RotatingKVCache } from "./rotating-kv-cache.js";
 
@@ -24,6 +25,8 @@ export interface ModelKVCacheOptions {
   windowed?: WindowedLayerStorage;
   /** Positions one forward call may append without a ring growing (the prefill chunk). */
   headroom?: number;
+  /** Where keys and values live (default: ordinary arrays; a WebAssembly model passes its runtime's memory). */
+  memory?: FloatMemory;
 }
 
 type Store = DenseKVCache | RotatingKVCache;
@@ -41,6 +44,7 @@ export class ModelKVCache {
   private stored = 0;
   readonly windowed: WindowedLayerStorage;
   readonly headroom: number;
+  readonly memory: FloatMemory;
 
   /** `windows[l]` is layer l's sliding window, or undefined for a global layer. */
   constructor(
@@ -53,6 +57,7 @@ export class ModelKVCache {
     }
     this.windowed = options.windowed ?? "rotating";
     this.headroom = options.headroom ?? 256;
+    this.memory = options.memory ?? HEAP_MEMORY;
     // A window at least as long as the context never hides anything: such layers are global.
     const ringWindow = (w: number | undefined) =>
       w !== undefined && w < maxLength && this.windowed === "rotating" ? w : undefined;
@@ -62,13 +67,13 @@ export class ModelKVCache {
     this.stores = [];
     this.layers = new Array<LayerSlot>(windows.length);
     if (denseLayers.length > 0) {
-      const dense = new DenseKVCache(denseLayers.length, kvDim, maxLength);
+      const dense = new DenseKVCache(denseLayers.length, kvDim, maxLength, this.memory);
       this.stores.push(dense);
       denseLayers.forEach((l, index) => { this.layers[l] = { store: dense, index, window: clip(windows[l], maxLength) }; });
     }
     for (const w of ringWindows) {
       const members = windows.map((x, l) => (ringWindow(x) === w ? l : -1)).filter((l) => l >= 0);
-      const ring = new RotatingKVCache(members.length, kvDim, w, { headroom: this.headroom });
+      const ring = new RotatingKVCache(members.length, kvDim, w, { headroom: this.headroom, memory: this.memory });
       this.stores.push(ring);
       members.forEach((l, index) => { this.layers[l] = { store: ring, index, window: w }; });
     }
@@ -123,7 +128,7 @@ export class ModelKVCache {
   }
 
   clone(): ModelKVCache {
-    const copy = new ModelKVCache(this.windows, this.kvDim, this.maxLength, { windowed: this.windowed, headroom: this.headroom });
+    const copy = new ModelKVCache(this.windows, this.kvDim, this.maxLength, { windowed: this.windowed, headroom: this.headroom, memory: this.memory });
     copy.stores = this.stores.map((s) => s.clone());
     const twin = new Map<Store, Store>(this.stores.map((s, i) => [s, copy.stores[i]]));
     copy.layers = this.layers.map((slot) => ({ ...slot, store: twin.get(slot.store)! }));

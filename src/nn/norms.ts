@@ -1,4 +1,4 @@
-import { layerNorm, rmsNorm } from "../kernels/norms.js";
+import { JS_OPS, type Ops } from "./ops.js";
 
 export interface Norm {
   /** out (n, dim) = norm(x (n, dim)); out may alias x. */
@@ -6,17 +6,27 @@ export interface Norm {
 }
 
 export class LayerNorm implements Norm {
-  constructor(readonly weight: Float32Array, readonly bias: Float32Array | undefined, readonly eps: number) {}
+  readonly weight: Float32Array;
+  readonly bias: Float32Array | undefined;
+
+  constructor(weight: Float32Array, bias: Float32Array | undefined, readonly eps: number, private readonly ops: Ops = JS_OPS) {
+    this.weight = ops.adopt(weight);
+    this.bias = bias && ops.adopt(bias);
+  }
 
   forward(out: Float32Array, x: Float32Array, n: number): void {
-    layerNorm(out, x, this.weight, this.bias, n, this.weight.length, this.eps);
+    this.ops.layerNorm(out, x, this.weight, this.bias, n, this.weight.length, this.eps);
   }
 }
 
 export class RMSNorm implements Norm {
-  constructor(readonly weight: Float32Array, readonly eps: number) {}
+  readonly weight: Float32Array;
+
+  constructor(weight: Float32Array, readonly eps: number, private readonly ops: Ops = JS_OPS) {
+    this.weight = ops.adopt(weight);
+  }
 
   forward(out: Float32Array, x: Float32Array, n: number): void {
-    rmsNorm(out, x, this.weight, n, this.weight.length, this.eps);
+    this.ops.rmsNorm(out, x, this.weight, n, this.weight.length, this.eps);
   }
 }

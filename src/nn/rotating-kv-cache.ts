@@ -1,5 +1,6 @@
 import { LoomError } from "../errors.js";
 import type { AttentionSpan } from "./attention-mask.js";
+import { HEAP_MEMORY, ownedFloats, releaseOwned, type FloatMemory } from "./float-memory.js";
 
 const MIN_SLOTS = 16;
 
@@ -9,6 +10,8 @@ export interface RotatingKVCacheOptions {
    * chunk size). A longer call still works: the ring grows to window − 1 + its length.
    */
   headroom?: number;
+  /** Where keys and values live (default: ordinary arrays). */
+  memory?: FloatMemory;
 }
 
 /**
@@ -32,6 +35,7 @@ export class RotatingKVCache {
   /** Oldest position whose keys/values are still in the ring (earlier ones were overwritten). */
   private oldest = 0;
   readonly headroom: number;
+  readonly memory: FloatMemory;
 
   constructor(
     readonly nLayers: number, readonly kvDim: number, readonly window: number, options: RotatingKVCacheOptions = {},
@@ -41,6 +45,7 @@ export class RotatingKVCache {
       throw new LoomError(`RotatingKVCache: nLayers ${nLayers}, kvDim ${kvDim} and window ${window} must be positive integers`);
     }
     this.headroom = options.headroom ?? 256;
+    this.memory = options.memory ?? HEAP_MEMORY;
     if (!positiveInt(this.headroom)) throw new LoomError(`RotatingKVCache: headroom must be a positive integer, got ${this.headroom}`);
     this.keyData = Array.from({ length: nLayers }, () => new Float32Array(0));
     this.valueData = Array.from({ length: nLayers }, () => new Float32Array(0));
@@ -114,9 +119,14 @@ export class RotatingKVCache {
   }
 
   clone(): RotatingKVCache {
-    const copy = new RotatingKVCache(this.nLayers, this.kvDim, this.window, { headroom: this.headroom });
-    copy.keyData = this.keyData.map((a) => a.slice());
-    copy.valueData = this.valueData.map((a) => a.slice());
+    const copy = new RotatingKVCache(this.nLayers, this.kvDim, this.window, { headroom: this.headroom, memory: this.memory });
+    const twin = (a: Float32Array) => {
+      const b = ownedFloats(this.memory, copy, a.length);
+      b.set(a);
+      return b;
+    };
+    copy.keyData = this.keyData.map(twin);
+    copy.valueData = this.valueData.map(twin);
     copy.slots = this.slots;
     copy.stored = this.stored;
     copy.reserved = this.reserved;
@@ -154,12 +164,14 @@ export class RotatingKVCache {
   private resize(slots: number): void {
     const d = this.kvDim;
     for (let l = 0; l < this.nLayers; l++) {
-      const k = new Float32Array(slots * d), v = new Float32Array(slots * d);
+      const k = ownedFloats(this.memory, this, slots * d), v = ownedFloats(this.memory, this, slots * d);
       for (let p = this.oldest; p < this.stored; p++) {
         const from = (p % this.slots) * d, to = (p % slots) * d;
         k.set(this.keyData[l].subarray(from, from + d), to);
         v.set(this.valueData[l].subarray(from, from + d), to);
       }
+      releaseOwned(this.memory, this.keyData[l]);
+      releaseOwned(this.memory, this.valueData[l]);
       this.keyData[l] = k;
       this.valueData[l] = v;
     }

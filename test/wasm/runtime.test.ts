@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { LoomError } from "../../src/errors.js";
-import { createWasmRuntime, createWasmMatrix } from "../../src/kernels/wasm/index.js";
+import { createWasmRuntime, createWasmMatrix, matmulTogether } from "../../src/kernels/wasm/index.js";
 import { activations, quantizedWeights, seeded } from "./random.js";
 import { assertSameBits } from "./compare.js";
 
@@ -162,4 +162,57 @@ test("the committed kernels.wasm is what the AssemblyScript sources compile to",
     timeout: 60_000,
   });
   assert.equal(check.status, 0, check.stdout + check.stderr);
+});
+
+test("matmulTogether: several matrices sharing x in one job give each matrix's own product, bit for bit", async () => {
+  const runtime = createWasmRuntime({ threads: 2, minParallelWork: 0 });
+  try {
+    await runtime.ready();
+    const random = seeded(11);
+    const cols = 256;
+    for (const dtype of ["f32", "q8_0", "q4_0", "q4_k"] as const) {
+      const shapes = [13, 8, 5]; // rows of each matrix: not multiples of 4, so chunks straddle them
+      const matrices = shapes.map((rows) => {
+        const bytes = dtype === "f32" ? new Uint8Array(activations(random, rows * cols).buffer) : quantizedWeights(random, dtype, rows, cols);
+        const m = createWasmMatrix({ name: `${dtype} ${rows}`, dtype, shape: [rows, cols], bytes }, runtime);
+        assert.ok(m);
+        return m;
+      });
+      for (const n of [1, 3, 6]) {
+        const x = activations(random, n * cols);
+        const together = shapes.map((rows) => new Float32Array(n * rows));
+        assert.equal(matmulTogether(matrices, together, x, n), true);
+        matrices.forEach((m, i) => {
+          const alone = new Float32Array(n * m.rows);
+          m.matmul(alone, x, n);
+          assertSameBits(together[i], alone, `${dtype} matrix ${i}, ${n} tokens`);
+        });
+      }
+    }
+    // Matrices that cannot share a job are declined, not mixed.
+    const f32 = createWasmMatrix({ dtype: "f32", shape: [4, cols], bytes: new Uint8Array(4 * cols * 4) }, runtime)!;
+    const q8 = createWasmMatrix({ dtype: "q8_0", shape: [4, cols], bytes: quantizedWeights(random, "q8_0", 4, cols) }, runtime)!;
+    assert.equal(matmulTogether([f32, q8], [new Float32Array(4), new Float32Array(4)], new Float32Array(cols), 1), false);
+  } finally {
+    runtime.dispose();
+  }
+});
+
+test("released regions are reused before the heap grows", () => {
+  const runtime = createWasmRuntime({ threads: 1 });
+  try {
+    const a = runtime.allocateF32(1 << 16);
+    const top = runtime.allocatedBytes;
+    runtime.release(a);
+    const b = runtime.allocateF32(1 << 15);
+    const c = runtime.allocateF32(1 << 14);
+    assert.equal(runtime.allocatedBytes, top, "both fit in the released region");
+    assert.equal(b.byteOffset, a.byteOffset);
+    assert.ok(c.byteOffset >= b.byteOffset + b.byteLength && c.byteOffset + c.byteLength <= a.byteOffset + a.byteLength);
+    runtime.release(new Float32Array(8)); // not ours: ignored
+    runtime.allocateF32(1 << 17);
+    assert.ok(runtime.allocatedBytes > top, "a larger request grows the heap");
+  } finally {
+    runtime.dispose();
+  }
 });

@@ -38,6 +38,26 @@ export interface KernelExports {
   encodeQ8_0(x: number, out: number, count: number): void;
   encodeQ4_0(x: number, out: number, count: number): void;
   encodeF16(x: number, out: number, count: number): void;
+  /** Element-wise ops (src/kernels/wasm/ops.ts): pointers are byte offsets, out may alias an input. */
+  opGelu(out: number, x: number, len: number): void;
+  opSwiglu(out: number, gate: number, up: number, len: number): void;
+  opGeglu(out: number, gate: number, up: number, len: number): void;
+  opAdd(out: number, a: number, b: number, len: number): void;
+  opAddBias(x: number, bias: number, n: number, dim: number): void;
+  /** bias 0: none. */
+  opLayerNorm(out: number, x: number, weight: number, bias: number, n: number, dim: number, eps: number): void;
+  opRmsNorm(out: number, x: number, weight: number, n: number, dim: number, eps: number): void;
+  /** Flash attention for the query heads of KV heads [g0, g1); window/softCap/ringSlots 0: none. */
+  flashAttention(
+    out: number, q: number, k: number, v: number, scratch: number,
+    nQ: number, startPos: number, nHeads: number, nKVHeads: number, headDim: number,
+    scale: number, window: number, softCap: number, ringSlots: number, g0: number, g1: number,
+  ): void;
+  /** Scratch bytes one flashAttention call needs (per thread). */
+  flashScratchBytes(nHeads: number, nKVHeads: number, headDim: number): number;
+  /** The kernels' own e^x and tanh, one value (exported for tests). */
+  kernelExp(x: number): number;
+  kernelTanh(x: number): number;
 }
 
 let compiled: WasmModule | undefined;

@@ -4,7 +4,7 @@
 //   [0, 1 KiB)           left zero, so a zero offset never points at live data
 //   [1 KiB, 64 KiB)      the kernels' static data (SIMD constants, placed by build.mjs)
 //   [64 KiB, +256 B)     control words (Int32Array) for the worker pool
-//   [64 KiB + 256, +64)  the job record of the current matmul
+//   [64 KiB + 256, +128) the job record of the current matmul
 //   [HEAP_START, …)      the bump allocator: weights, activations, scratch
 
 import type { WasmMemory, WasmModule } from "./kernels.js";
@@ -36,8 +36,15 @@ export const Control = {
 /** Job record words (i32), in the order assembly/index.ts reads them. */
 export const Job = {
   kind: 0, w: 1, x: 2, xd: 3, xs: 4, out: 5, rows: 6, cols: 7, n: 8, scratch: 9, scratchBytes: 10,
-  length: 16,
+  /** 0: one matrix (w, out, rows above); 2..4: that many matrices sharing x, from `segment`. */
+  segments: 11,
+  /** Per segment three words: w, out, rows. */
+  segment: 12,
+  length: 32,
 } as const;
+
+/** Matrices one job can multiply together (assembly/index.ts MAX_SEGMENTS). */
+export const MAX_SEGMENTS = 4;
 
 /** Matmul kinds, as assembly/index.ts and assembly/quantized.ts number them. */
 export const Kind = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_k: 5, q6_k: 6 } as const;

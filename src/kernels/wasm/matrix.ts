@@ -4,7 +4,7 @@ import { LoomError } from "../../errors.js";
 import { dequantizeRow } from "../../tensor/dtypes.js";
 import { shapeString, type DType } from "../../tensor/tensor.js";
 import type { Matrix } from "../../nn/matrix.js";
-import { Kind, type KernelDType } from "./layout.js";
+import { Kind, MAX_SEGMENTS, type KernelDType } from "./layout.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /** Values per block and bytes per block of every dtype the kernels read. */
@@ -34,13 +34,13 @@ export interface RawMatrix {
 /** W (rows, cols) in the runtime's shared memory. */
 export class WasmMatrix implements Matrix {
   constructor(
-    private readonly runtime: WasmRuntime,
+    readonly runtime: WasmRuntime,
     readonly dtype: KernelDType,
     /** The weights, a view into the shared memory. */
     readonly bytes: Uint8Array,
     readonly rows: number,
     readonly cols: number,
-    private readonly name: string,
+    readonly name: string,
   ) {}
 
   matmul(out: Float32Array, x: Float32Array, n: number): void {
@@ -62,6 +62,26 @@ export class WasmMatrix implements Matrix {
     const rowBytes = this.bytes.byteLength / this.rows;
     dequantizeRow(this.dtype, this.bytes, row * rowBytes, this.cols, out, offset);
   }
+}
+
+/**
+ * outs[i] (n, rows_i) = x (n, cols) · W_iᵀ for every matrix, in one job when they can share one
+ * (same runtime, weight type and width): what Q/K/V and gate/up projections do each token. Returns
+ * false, having done nothing, when they cannot.
+ */
+export function matmulTogether(matrices: readonly Matrix[], outs: readonly Float32Array[], x: Float32Array, n: number): boolean {
+  const first = matrices[0];
+  if (!(first instanceof WasmMatrix) || matrices.length < 2 || matrices.length > MAX_SEGMENTS) return false;
+  for (const m of matrices) {
+    if (!(m instanceof WasmMatrix) || m.runtime !== first.runtime || m.dtype !== first.dtype || m.cols !== first.cols) return false;
+  }
+  const parts = (matrices as WasmMatrix[]).map((m, i) => {
+    if (outs[i].length < n * m.rows) throw new LoomError(`${m.name}: matmul of ${n} tokens needs out of ${n * m.rows} floats, got ${outs[i].length}`);
+    return { w: m.bytes.byteOffset, rows: m.rows, out: outs[i] };
+  });
+  if (x.length < n * first.cols) throw new LoomError(`${first.name}: matmul of ${n} tokens needs x of ${n * first.cols} floats, got ${x.length}`);
+  first.runtime.matmulMany(first.dtype, parts, first.cols, x, n);
+  return true;
 }
 
 /**

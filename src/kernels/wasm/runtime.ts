@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { LoomError } from "../../errors.js";
 import { instantiateKernels, kernelsModule, wasmApi, type KernelExports, type WasmMemory } from "./kernels.js";
-import { HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, PAGE_BYTES, type KernelDType } from "./layout.js";
+import { HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, MAX_SEGMENTS, PAGE_BYTES, type KernelDType } from "./layout.js";
 import { MAX_CHUNKS } from "./chunks.js";
 import { WorkerPool } from "./pool.js";
 
@@ -27,6 +27,13 @@ const CHUNKS_PER_THREAD = 4;
 /** Values `encode` takes per call (a multiple of 32): 1 MiB of f32. */
 const ENCODE_CHUNK = 1 << 18;
 
+/** One matrix of a `matmulMany` job: W (rows, cols) at byte offset w, and where its output goes. */
+export interface MatmulPart {
+  w: number;
+  rows: number;
+  out: Float32Array;
+}
+
 /** What `encode` writes. */
 export type EncodeDType = "q8_0" | "q4_0" | "f16";
 
@@ -44,6 +51,8 @@ export class WasmRuntime {
   /** Every SharedArrayBuffer object memory.buffer has returned: views over any of them are ours. */
   private readonly buffers = new Set<ArrayBufferLike>();
   private top = HEAP_START;
+  /** Regions handed back by `release`, reused first-fit before the heap grows. */
+  private free: Array<{ offset: number; bytes: number }> = [];
   private scratch = { offset: 0, bytes: 0 };
   private floats: Float32Array;
   private disposed = false;
@@ -67,13 +76,15 @@ export class WasmRuntime {
   }
 
   /**
-   * `byteLength` fresh bytes in the shared memory, aligned to `alignment` (default 64), as a view
+   * `byteLength` fresh (zeroed) bytes in the shared memory, aligned to `alignment` (default 64), as a view
    * that stays valid for the runtime's life. Weight readers read file bytes straight into it.
    */
   allocate(byteLength: number, alignment = ALIGN): Uint8Array {
     if (!Number.isInteger(byteLength) || byteLength < 0) {
       throw new LoomError(`wasm kernels: cannot allocate ${byteLength} bytes`);
     }
+    const reused = this.reuse(byteLength, alignment);
+    if (reused !== undefined) return new Uint8Array(this.memory.buffer, reused, byteLength).fill(0);
     const offset = alignUp(this.top, alignment);
     const end = offset + byteLength;
     if (end > MAX_PAGES * PAGE_BYTES) {
@@ -93,6 +104,31 @@ export class WasmRuntime {
     const buffer = this.memory.buffer;
     this.buffers.add(buffer); // normally already known; cheap insurance for offsetOf
     return new Uint8Array(buffer, offset, byteLength);
+  }
+
+  /**
+   * Hands a region from `allocate` back for reuse (a growing KV cache or activation buffer frees
+   * the old one). The view must not be used afterwards.
+   */
+  release(view: ArrayBufferView): void {
+    const offset = this.offsetOf(view);
+    if (offset === undefined || view.byteLength === 0) return;
+    this.free.push({ offset, bytes: view.byteLength });
+  }
+
+  /** First fit among released regions; the rest of the region stays free. */
+  private reuse(byteLength: number, alignment: number): number | undefined {
+    for (let i = 0; i < this.free.length; i++) {
+      const region = this.free[i];
+      const offset = alignUp(region.offset, alignment);
+      const end = offset + byteLength;
+      if (end > region.offset + region.bytes) continue;
+      const rest = region.offset + region.bytes - end;
+      if (rest >= ALIGN) this.free[i] = { offset: end, bytes: rest };
+      else this.free.splice(i, 1);
+      return offset;
+    }
+    return undefined;
   }
 
   /** `length` f32 in the shared memory: activations here are used by the kernels without a copy. */
@@ -116,21 +152,36 @@ export class WasmRuntime {
    * anywhere; views into the shared memory are used in place, others are copied through scratch.
    */
   matmul(dtype: KernelDType, w: number, rows: number, cols: number, out: Float32Array, x: Float32Array, n: number): void {
+    this.matmulMany(dtype, [{ w, rows, out }], cols, x, n);
+  }
+
+  /**
+   * Several products with the same x and the same weight type in one job (one synchronisation,
+   * the activations quantized once): Q, K and V, or gate and up. Each output equals its own matmul.
+   */
+  matmulMany(dtype: KernelDType, parts: readonly MatmulPart[], cols: number, x: Float32Array, n: number): void {
     if (this.disposed) throw new LoomError("wasm kernels: the runtime was disposed");
-    if (n === 0) return;
+    if (n === 0 || parts.length === 0) return;
+    if (parts.length > MAX_SEGMENTS) throw new LoomError(`wasm kernels: at most ${MAX_SEGMENTS} matrices per job, got ${parts.length}`);
     const kind = Kind[dtype];
     const quantized = kind >= Kind.q8_0;
     const kQuant = dtype === "q4_k" || dtype === "q6_k";
-    const threads = rows * cols * n < this.minParallelWork ? 1 : this.threads;
+    const totalRows = parts.reduce((sum, p) => sum + p.rows, 0);
+    const threads = totalRows * cols * n < this.minParallelWork ? 1 : this.threads;
     const expandBytes = alignUp(Math.max(128 * 1024, cols * 2 + Math.ceil(cols / 4) + 64), ALIGN);
 
-    // Scratch: [x f32 | out f32 | xq i16 | xd f32 | xs i32 | expanded rows per thread]; x and
-    // out only when they are not already in the shared memory.
+    // Scratch: [x f32 | outs f32 | xq i16 | xd f32 | xs i32 | expanded rows per thread]; x and
+    // outs only when they are not already in the shared memory.
     const xIn = this.offsetOf(x);
-    const outIn = this.offsetOf(out);
+    const outsIn = parts.map((p) => this.offsetOf(p.out));
     const xAt = 0;
-    const outAt = xAt + (xIn === undefined ? alignUp(n * cols * 4, ALIGN) : 0);
-    const xqAt = outAt + (outIn === undefined ? alignUp(n * rows * 4, ALIGN) : 0);
+    let at = xAt + (xIn === undefined ? alignUp(n * cols * 4, ALIGN) : 0);
+    const outsAt = parts.map((p, i) => {
+      const here = at;
+      if (outsIn[i] === undefined) at += alignUp(n * p.rows * 4, ALIGN);
+      return here;
+    });
+    const xqAt = at;
     const xdAt = xqAt + (quantized ? alignUp(n * cols * 2, ALIGN) : 0);
     const xsAt = xdAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // ≤ one f32 per 32 values
     const expandAt = xsAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // one i32 per 32 values
@@ -140,16 +191,22 @@ export class WasmRuntime {
     const base = this.scratchOf(size);
 
     const xOffset = xIn ?? base + xAt;
-    const outOffset = outIn ?? base + outAt;
+    const outOffsets = parts.map((_, i) => outsIn[i] ?? base + outsAt[i]);
     if (xIn === undefined) this.floats.set(x.subarray(0, n * cols), xOffset / 4);
 
     const job = this.job;
     job[Job.kind] = kind;
-    job[Job.w] = w;
-    job[Job.out] = outOffset;
-    job[Job.rows] = rows;
+    job[Job.w] = parts[0].w;
+    job[Job.out] = outOffsets[0];
+    job[Job.rows] = parts[0].rows;
     job[Job.cols] = cols;
     job[Job.n] = n;
+    job[Job.segments] = parts.length === 1 ? 0 : parts.length;
+    parts.forEach((p, i) => {
+      job[Job.segment + 3 * i] = p.w;
+      job[Job.segment + 3 * i + 1] = outOffsets[i];
+      job[Job.segment + 3 * i + 2] = p.rows;
+    });
     if (quantized) {
       const count = n * cols;
       if (kQuant) this.kernels.quantizeQ8_K(xOffset, base + xqAt, base + xdAt, base + xsAt, count);
@@ -164,11 +221,13 @@ export class WasmRuntime {
     }
 
     // A few chunks per thread (whole quads of rows), so threads that start late take fewer.
-    this.chunks = Math.max(1, Math.min(threads * CHUNKS_PER_THREAD, Math.ceil(rows / 4), MAX_CHUNKS));
+    this.chunks = Math.max(1, Math.min(threads * CHUNKS_PER_THREAD, Math.ceil(totalRows / 4), MAX_CHUNKS));
     const pooled = threads > 1 && this.pool !== undefined && this.pool.run(this.chunks, this.runChunk);
     if (!pooled) this.kernels.runChunk(JOB_OFFSET, 0, 1, 0);
 
-    if (outIn === undefined) out.set(this.floats.subarray(outOffset / 4, outOffset / 4 + n * rows));
+    parts.forEach((p, i) => {
+      if (outsIn[i] === undefined) p.out.set(this.floats.subarray(outOffsets[i] / 4, outOffsets[i] / 4 + n * p.rows));
+    });
   }
 
   /**

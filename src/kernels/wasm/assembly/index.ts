@@ -10,6 +10,8 @@ export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
 export { f32ToF16, hasNonFiniteF16 } from "./half";
 export { transpose32, transpose16 } from "./transpose";
 export { encodeQ8_0, encodeQ4_0, encodeF16 } from "./encode";
+export { opGelu, opSwiglu, opGeglu, opAdd, opAddBias, opLayerNorm, opRmsNorm } from "./activations";
+export { flashAttention, flashScratchBytes, kernelExp, kernelTanh } from "./attention";
 
 /** Kinds of matmul job; the host mirrors these numbers. */
 export const KIND_F32: i32 = 0;
@@ -30,6 +32,12 @@ const JOB_N = 32;
 const JOB_SCRATCH = 36; // per-thread scratch: thread t owns [scratch + t · bytes, + bytes)
 const JOB_SCRATCH_BYTES = 40;
 
+// A job may instead hold up to MAX_SEGMENTS matrices that share x, cols and kind (Q, K and V; gate
+// and up): their rows are cut into chunks as if stacked, so one synchronisation runs them all.
+const JOB_SEGMENTS = 44; // number of segments; 0: the single matrix above
+const JOB_SEGMENT = 48; //  per segment: w, out, rows (12 bytes)
+const MAX_SEGMENTS = 4;
+
 /** Part `part` of `parts` of the job at `job`: a contiguous range of rows, multiples of 4. */
 export function runPart(job: usize, part: i32, parts: i32): void {
   runChunk(job, part, parts, part);
@@ -40,17 +48,37 @@ export function runPart(job: usize, part: i32, parts: i32): void {
  * parts than threads, to whichever thread claims them.
  */
 export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
+  const segments = load<i32>(job + JOB_SEGMENTS);
+  if (segments == 0) {
+    const rows = load<i32>(job + JOB_ROWS);
+    const quads = (rows + 3) >> 2;
+    const r0 = min32(rows, <i32>((<i64>quads * part / parts) << 2));
+    const r1 = min32(rows, <i32>((<i64>quads * (part + 1) / parts) << 2));
+    runRows(job, load<usize>(job + JOB_W), load<usize>(job + JOB_OUT), rows, r0, r1, slot);
+    return;
+  }
+  let total = 0;
+  for (let s = 0; s < min32(segments, MAX_SEGMENTS); s++) total += (load<i32>(job + JOB_SEGMENT + s * 12 + 8) + 3) >> 2;
+  const q0 = <i32>(<i64>total * part / parts);
+  const q1 = <i32>(<i64>total * (part + 1) / parts);
+  let base = 0;
+  for (let s = 0; s < min32(segments, MAX_SEGMENTS); s++) {
+    const segment = job + JOB_SEGMENT + <usize>(s * 12);
+    const rows = load<i32>(segment, 8);
+    const quads = (rows + 3) >> 2;
+    const lo = max(q0, base) - base, hi = min32(q1, base + quads) - base;
+    if (lo < hi) runRows(job, load<usize>(segment), load<usize>(segment, 4), rows, lo << 2, min32(rows, hi << 2), slot);
+    base += quads;
+  }
+}
+
+/** Rows r0 .. r1 of W (rows, cols) at w, written to out; the rest of the job record says how. */
+function runRows(job: usize, w: usize, out: usize, rows: i32, r0: i32, r1: i32, slot: i32): void {
+  if (r0 >= r1) return;
   const kind = load<i32>(job + JOB_KIND);
-  const rows = load<i32>(job + JOB_ROWS);
   const cols = load<i32>(job + JOB_COLS);
   const n = load<i32>(job + JOB_N);
-  const quads = (rows + 3) >> 2;
-  const r0 = min32(rows, <i32>((<i64>quads * part / parts) << 2));
-  const r1 = min32(rows, <i32>((<i64>quads * (part + 1) / parts) << 2));
-  if (r0 >= r1) return;
-  const w = load<usize>(job + JOB_W);
   const x = load<usize>(job + JOB_X);
-  const out = load<usize>(job + JOB_OUT);
   if (kind == KIND_F32) matmulF32(w, x, out, rows, cols, n, r0, r1);
   else if (kind == KIND_F16) matmulF16(w, x, out, rows, cols, n, r0, r1);
   else if (kind == KIND_BF16) matmulBF16(w, x, out, rows, cols, n, r0, r1);
