@@ -31,8 +31,14 @@ unless \`--write\` is given.
   It does not time loading; its RSS (GNU time) covers the whole run and counts mapped file pages.
 - **llama.cpp (node-llama-cpp binding)**: the same library through node-llama-cpp, measured like Loom
   (same prompt ids, greedy, same clock points). Its per-token loop costs more than llama-bench's.
-- **transformers.js** runs ONNX models only; these checkpoints have no ONNX export (that needs
-  Python with torch/optimum), so it is reported as not measured.
+- **transformers.js** (\`@huggingface/transformers\` on onnxruntime-node, installed on demand into
+  \`bench-models/peers/\`, not a project dependency) runs ONNX models only. There is no Python here,
+  so Loom exports the GPT-2 checkpoint itself (\`src/convert/onnx/\`: opset 17, standard ops, the
+  inputs and outputs transformers.js passes — \`past_key_values.*\`, \`present.*\`,
+  \`num_logits_to_keep\`; logits equal Loom's within 3e-6, same greedy tokens). fp32 for the F32
+  group; for Q8_0 an int8 export of our own (per-column weights, MatMulInteger), not Optimum's
+  quantizer. Timed like Loom: \`generate()\` from the same prompt ids, greedy, a streamer marking the
+  first token; load = \`from_pretrained\` to the first token. Other architectures: no exporter.
 - **Bandwidth limit.** Decode reads every weight once per token, so tokens/s ≤ bandwidth ÷ weight bytes
   per token (embedding rows and the KV cache are left out). Bandwidth is measured in the same run by
   summing 1 GB of f32 values with WebAssembly SIMD, before every model, keeping the best (a plain

@@ -5,7 +5,7 @@
  *
  *   npm run bench [-- --only gpt2,tinyllama-q8_0] [--threads 2] [--prompt-tokens 128] [--new-tokens 128]
  *                    [--rounds 2] [--repetitions 1] [--max-decode-seconds 30] [--no-llama-bench] [--no-binding]
- *                    [--no-tokenizers] [--no-bandwidth] [--child-timeout-seconds 900] [--write | --no-write]
+ *                    [--no-tokenizers] [--no-bandwidth] [--no-transformers-js] [--child-timeout-seconds 900] [--write | --no-write]
  *
  * Each engine runs --rounds times per model, taking turns with the others, and keeps its best
  * figures; --repetitions is llama-bench's own -r within a round.
@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BenchResult } from "../src/cli/bench.js";
 import { BandwidthProbe } from "./bandwidth.js";
-import { benchFiles, type BenchFile } from "./checkpoints.js";
+import { benchFiles, type BenchFile, type MatrixDType } from "./checkpoints.js";
 import { buildLlamaBench, runLlamaBench, runProcess, type LlamaBenchBuild, type ProcessOutput } from "./llama-bench.js";
 import type { LlamaBindingResult } from "./llama-binding.js";
 import { describeMachine } from "./machine.js";
@@ -27,7 +27,7 @@ import { BENCH_MODELS, type BenchModel, type ModelShape } from "./model-specs.js
 import { benchmarksMarkdown } from "./benchmarks-md.js";
 import { renderReport, type EngineRow, type GroupResult, type RunReport } from "./report.js";
 import { bestOfRounds } from "./rounds.js";
-import { transformersJsUnavailable } from "./transformers-js.js";
+import { measureTransformersJs, TRANSFORMERS_JS_ENGINE } from "./transformers-js.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const LOOM_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -49,6 +49,7 @@ const { values: args } = parseArgs({
     "no-tokenizers": { type: "boolean" },
     "no-training": { type: "boolean" },
     "no-bandwidth": { type: "boolean" },
+    "no-transformers-js": { type: "boolean" },
     write: { type: "boolean" },
     "no-write": { type: "boolean" },
     "cache-dir": { type: "string", default: join(root, "bench-models") },
@@ -170,10 +171,10 @@ async function bindingRow(file: BenchFile): Promise<EngineRow> {
   };
 }
 
-function transformersRow(file: BenchFile): EngineRow {
-  const engine = "transformers.js (onnxruntime-node)";
-  const reason = transformersJsUnavailable(file.path);
-  return { engine, loom: false, missing: reason ?? "an ONNX model is present, but this bench has no transformers.js runner yet" };
+/** transformers.js on the HF folder exported to ONNX (fp32 for the F32 group, int8 "q8" for Q8_0); see bench/transformers-js.ts. */
+async function transformersRow(hfFolder: string, dtype: MatrixDType): Promise<EngineRow> {
+  log(`  ${TRANSFORMERS_JS_ENGINE} …`);
+  return measureTransformersJs({ hfFolder, dtype, cacheDir, ...settings, timeoutMs: childTimeoutMs, log });
 }
 
 async function benchGroup(model: BenchModel, files: BenchFile[], build: LlamaBenchBuild | undefined, buildError: string | undefined): Promise<GroupResult> {
@@ -185,6 +186,9 @@ async function benchGroup(model: BenchModel, files: BenchFile[], build: LlamaBen
   if (gguf) engines.push(() => loomRow(gguf, "Loom (GGUF)"));
   if (hf) engines.push(() => loomRow(hf, "Loom (HF safetensors folder)"));
   if (gguf) engines.push(() => llamaBenchRow(gguf, build, buildError), () => bindingRow(gguf));
+  // Only GPT-2 has an HF folder, and only GPT-2 has an ONNX exporter (src/convert/onnx).
+  const onnxSource = model.hfFolder && model.shape.arch === "gpt2" && !args["no-transformers-js"] ? join(cacheDir, `${model.id}-hf`) : undefined;
+  if (onnxSource) engines.push(() => transformersRow(onnxSource, main.dtype));
   // Engines take turns, round after round, so a busy spell slows them alike; each keeps its best.
   const rounds: EngineRow[][] = engines.map(() => []);
   for (let round = 1; round <= settings.rounds; round++) {
@@ -192,7 +196,10 @@ async function benchGroup(model: BenchModel, files: BenchFile[], build: LlamaBen
     for (const [i, engine] of engines.entries()) rounds[i].push(summary(await engine()));
   }
   const rows = rounds.map(bestOfRounds);
-  rows.push(transformersRow(hf ?? main));
+  if (!onnxSource) {
+    const missing = args["no-transformers-js"] ? "skipped (--no-transformers-js)" : "no ONNX export of this architecture (src/convert/onnx writes GPT-2 only)";
+    rows.push({ engine: TRANSFORMERS_JS_ENGINE, loom: false, missing });
+  }
   const described = files.map((f) => `${basename(f.path)} (${(f.weightBytes / 1e6).toFixed(0)} MB of weights${f.format === "hf" ? ", F32 safetensors, same weights" : ""})`);
   return {
     title: `${model.title} · ${main.dtype.toUpperCase()}`,

@@ -123,8 +123,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
     const deadline = options.maxSeconds === undefined ? Infinity : prefillEnd + options.maxSeconds * 1000;
     let decoded = 0;
+    const step = new Float32Array(config.vocabSize); // one buffer for every step's logits
     while (decoded < newTokens && performance.now() < deadline) {
-      logits = await model.forward([argmax(logits)], promptTokens + decoded, cache);
+      logits = await model.forward([argmax(logits)], promptTokens + decoded, cache, { logitsOut: step });
       decoded++;
     }
     const decodeEnd = performance.now();

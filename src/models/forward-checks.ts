@@ -43,23 +43,28 @@ export function prefillChunkOf(requested: number | undefined): number {
 /**
  * Runs a call of n tokens at startPos as consecutive chunks of at most `chunk` tokens, each one
  * reserved in and committed to the cache like a call of its own (so a ring cache needs room for
- * its window plus one chunk, never the whole prompt). `run(from, to, rows)` pushes tokens
- * [from, to) through the model and returns the logits of its last `rows` tokens (0 = none
- * needed). The result is (nOut, vocab): every row for "all", the last one for "last".
+ * its window plus one chunk, never the whole prompt). `run(from, to, logits)` pushes tokens
+ * [from, to) through the model and writes the logits of its last logits.length / vocab tokens
+ * (none: an empty view) into `logits`. The result is (nOut, vocab): every row for "all", the last
+ * one for "last" — in `out` when the caller passes a buffer to reuse, else in a new array.
  */
 export function forwardInChunks(
   cache: ModelKVCache, startPos: number, n: number, chunk: number, mode: "last" | "all", vocab: number,
-  run: (from: number, to: number, rows: number) => Float32Array | undefined,
+  run: (from: number, to: number, logits: Float32Array) => void, out?: Float32Array,
 ): Float32Array {
-  const logits = new Float32Array((mode === "all" ? n : 1) * vocab); // owned by the caller
+  const size = (mode === "all" ? n : 1) * vocab;
+  if (out !== undefined && out.length < size) {
+    throw new LoomError(`forward: logitsOut holds ${out.length} floats, this call's logits need ${size}`);
+  }
+  const logits = out === undefined ? new Float32Array(size) : out.subarray(0, size); // owned by the caller
   try {
     for (let from = 0; from < n; from += chunk) {
       const to = Math.min(n, from + chunk);
       const rows = mode === "all" ? to - from : to === n ? 1 : 0;
       cache.reserve(startPos + to);
-      const part = run(from, to, rows);
+      const at = mode === "all" ? from * vocab : 0;
+      run(from, to, logits.subarray(at, at + rows * vocab));
       cache.commit(startPos + to);
-      if (rows > 0) logits.set(part!, mode === "all" ? from * vocab : 0);
     }
   } catch (error) {
     // Leave the cache as the call found it, where a ring still allows; the call's error is what matters.

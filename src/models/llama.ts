@@ -332,15 +332,16 @@ class LlamaModel implements CausalLM {
     const n = tokens.length;
     const chunk = prefillChunkOf(options.prefillChunk);
     this.rope.setSequenceLength(startPos + n);
-    const logits = forwardInChunks(cache, startPos, n, chunk, options.logits ?? "last", this.config.vocabSize, (from, to, rows) =>
-      this.forwardChunk(Array.prototype.slice.call(tokens, from, to), startPos + from, cache, rows, options.trace));
+    const logits = forwardInChunks(cache, startPos, n, chunk, options.logits ?? "last", this.config.vocabSize, (from, to, logits) =>
+      this.forwardChunk(Array.prototype.slice.call(tokens, from, to), startPos + from, cache, logits, options.trace), options.logitsOut);
     return logits;
   }
 
-  /** Pushes tokens at startPos.. through every layer; returns the logits of the last `rows` of them. */
-  private forwardChunk(tokens: number[], startPos: number, cache: ModelKVCache, rows: number, trace?: TraceFn): Float32Array | undefined {
+  /** Pushes tokens at startPos.. through every layer; writes the logits of the last `rows` of them. */
+  private forwardChunk(tokens: number[], startPos: number, cache: ModelKVCache, logits: Float32Array, trace?: TraceFn): void {
     const { hiddenSize: d, vocabSize } = this.config;
     const n = tokens.length;
+    const rows = logits.length / vocabSize; // tokens whose logits are wanted (the last ones)
     this.ensureBuffers(n);
     const { x, xb, xb2, h1, h2 } = this;
 
@@ -358,14 +359,12 @@ class LlamaModel implements CausalLM {
       this.ops.add(x, x, xb2, n * d);
       trace?.("l_out", l, x.subarray(0, n * d));
     }
-    if (rows === 0) return undefined;
+    if (rows === 0) return;
 
     // Final norm and LM head only for the rows that need logits.
     this.outputNorm.forward(xb, x.subarray((n - rows) * d, n * d), rows); // (rows, nEmbd)
     trace?.("result_norm", -1, xb.subarray(0, rows * d));
-    const logits = new Float32Array(rows * vocabSize); // (rows, vocab)
-    this.head.matmul(logits, xb, rows);
-    return logits;
+    this.head.matmul(logits, xb, rows); // (rows, vocab)
   }
 
   private ensureBuffers(n: number): void {

@@ -37,6 +37,11 @@ export interface ForwardOptions {
   /** Which positions need logits: only the last (default, cheapest) or all of them. */
   logits?: "last" | "all";
   /**
+   * Write the logits into this buffer (it must hold them all) and return a view of it, instead of
+   * a new array per call: a decode loop that is done with each step's logits reuses one.
+   */
+  logitsOut?: Float32Array;
+  /**
    * Longest run of tokens pushed through the layers at once (default 512). A longer call is
    * processed in chunks of this size — same results as one pass, with activation memory bounded
    * by the chunk instead of the prompt. `trace` then reports each chunk separately.

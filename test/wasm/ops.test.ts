@@ -491,3 +491,22 @@ test("bad sizes throw LoomError instead of trapping", () => {
     assert.throws(() => ops.flashAttentionHeads(out, q, kv, kv, d, 1, 3), LoomError);
   });
 });
+
+test("attention spread over worker threads gives the same bits as one thread, prefill and decode", async () => {
+  const pooled = createWasmRuntime({ threads: 2, minParallelWork: 0 });
+  const single = createWasmRuntime({ threads: 1 });
+  try {
+    await pooled.ready();
+    const random = seeded(33);
+    const cases = [...ATTENTION_CASES, { name: "long GQA prefill", dims: { nQ: 70, startPos: 9, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } }];
+    for (const c of cases) {
+      const { q, k, v } = attentionInputs(random, c);
+      const want = wasmAttention(new WasmOps(single), single, q, k, v, c.dims);
+      const got = wasmAttention(new WasmOps(pooled), pooled, q, k, v, c.dims);
+      assertSameBits(got, want, `${c.name}: 2 threads vs 1`);
+    }
+  } finally {
+    pooled.dispose();
+    single.dispose();
+  }
+});

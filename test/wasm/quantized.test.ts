@@ -72,7 +72,7 @@ test("Q8_K activation quantization matches llama.cpp's quantize_row_q8_K bit for
 for (const dtype of DTYPES) {
   const block = BLOCK[dtype].values;
   const shapes: Array<[number, number]> = block === 32
-    ? [[1, 32], [5, 96], [13, 256], [67, 512]]
+    ? [[1, 32], [5, 96], [9, 224], [13, 256], [67, 512]]
     : [[1, 256], [5, 512], [13, 256], [67, 768]];
 
   test(`${dtype} matmul equals the integer reference bit for bit, on 1 and 2 threads, prefill and decode`, () => {
@@ -117,6 +117,33 @@ for (const dtype of DTYPES) {
     }
   });
 }
+
+test("q8_0 and q4_0 scales at the edges of f16 (subnormal, zero, negative, largest) match the reference bit for bit", () => {
+  const random = seeded(31);
+  const edges = [0x0001, 0x03ff, 0x0000, 0x8000, 0x8400, 0x7bff, 0xfbff, 0x3c00, 0x0400];
+  for (const dtype of ["q8_0", "q4_0"] as const) {
+    const [rows, cols] = [10, 288];
+    const w = quantizedWeights(random, dtype, rows, cols);
+    for (let b = 0; b < rows * (cols / 32); b++) {
+      const h = edges[b % edges.length];
+      w[b * BLOCK[dtype].bytes] = h & 0xff;
+      w[b * BLOCK[dtype].bytes + 1] = h >> 8;
+    }
+    for (const n of [1, 2, 6]) {
+      const x = activations(random, n * cols);
+      const want = quantizedMatmulRef(dtype, w, rows, cols, x, n);
+      assertSameBits(run(dual, dtype, w, rows, cols, x, n), want, `${dtype} edge scales × ${n} tokens`);
+    }
+  }
+});
+
+test("q8_0 prefill on rows too wide for the tiled kernel's scratch falls back to one token at a time, same bits", () => {
+  const random = seeded(41);
+  const [rows, cols, n] = [3, 61440, 5];
+  const w = quantizedWeights(random, "q8_0", rows, cols);
+  const x = activations(random, n * cols);
+  assertSameBits(run(single, "q8_0", w, rows, cols, x, n), quantizedMatmulRef("q8_0", w, rows, cols, x, n), "q8_0 (3, 61440) × 5");
+});
 
 test("a large quantized prefill splits across threads and matches the single-thread result", () => {
   const random = seeded(77);

@@ -1,7 +1,8 @@
 // Slow, obvious twins of the WebAssembly kernels: plain loops over plain numbers. Quantized dots
-// follow llama.cpp's CPU path step by step (quantize the activations, integer dot per block, one
-// f32 multiply-add per block), and the WASM kernels take the very same f32 steps: results must be
-// bit-identical. Dense products are compared with an f64 sum, up to f32 rounding.
+// follow llama.cpp's CPU path step by step (quantize the activations, integer dot per block, then
+// f32 steps per block: for Q8_0/Q4_0 in four lanes as its AVX kernels do, for the k-quants one sum),
+// and the WASM kernels take the very same f32 steps: results must be bit-identical. Dense products
+// are compared with an f64 sum, up to f32 rounding.
 
 const f = Math.fround;
 
@@ -206,13 +207,15 @@ export function dequantizeRowRef(dtype: QuantDType, bytes: Uint8Array, at: numbe
 }
 
 /**
- * One weight row · one quantized activation row, in llama.cpp's scalar order: per block an exact
- * integer sum sumi, then in f32 sum += f32(sumi) · (d_w · d_x); for Q4_K also
- * mins += f32(Σ min · x) · (dmin_w · d_x), and the result is sum - mins.
+ * One weight row · one quantized activation row. Q4_K and Q6_K in llama.cpp's scalar order: per
+ * block an exact integer sum sumi, then in f32 sum += f32(sumi) · (d_w · d_x); for Q4_K also
+ * mins += f32(Σ min · x) · (dmin_w · d_x), and the result is sum - mins. Q8_0 and Q4_0 in its AVX
+ * order: see lanedDotRef.
  */
 export function quantizedDotRef(
   dtype: QuantDType, bytes: Uint8Array, at: number, x: QuantizedActivations, xAt: number, cols: number,
 ): number {
+  if (dtype === "q8_0" || dtype === "q4_0") return lanedDotRef(dtype, bytes, at, x, xAt, cols);
   const { values, bytes: size } = BLOCK[dtype];
   let sum = 0;
   let mins = 0;
@@ -230,6 +233,27 @@ export function quantizedDotRef(
     mins = f(mins + f(f(minSum) * f(block.dmin * dx)));
   }
   return f(sum - mins);
+}
+
+/**
+ * Q8_0 / Q4_0 in four f32 lanes (llama.cpp's AVX order): lane l sums the products of the block's
+ * values j with (j mod 8) >> 1 == l, which is where i32x4.dot_i16x8_s puts them (lane l of
+ * dot(a, b) is a[2l]·b[2l] + a[2l+1]·b[2l+1]); per block acc[l] += f32(isum[l]) · f32(d_w · d_x)
+ * (a rounded product, then a rounded sum); the result is (acc[0] + acc[1]) + (acc[2] + acc[3]).
+ */
+function lanedDotRef(
+  dtype: "q8_0" | "q4_0", bytes: Uint8Array, at: number, x: QuantizedActivations, xAt: number, cols: number,
+): number {
+  const { bytes: size } = BLOCK[dtype];
+  const acc = [0, 0, 0, 0];
+  for (let b = 0; b < cols / 32; b++) {
+    const block = readBlock(dtype, bytes, at + b * size);
+    const scale = f(block.d * x.d[(xAt + b * 32) / 32]);
+    const isum = [0, 0, 0, 0];
+    for (let j = 0; j < 32; j++) isum[(j % 8) >> 1] += block.q[j] * x.q[xAt + b * 32 + j];
+    for (let l = 0; l < 4; l++) acc[l] = f(acc[l] + f(f(isum[l]) * scale));
+  }
+  return f(f(acc[0] + acc[1]) + f(acc[2] + acc[3]));
 }
 
 /** out (n, rows) with every (row, token) dot from quantizedDotRef, activations quantized first. */

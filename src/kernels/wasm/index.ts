@@ -10,7 +10,7 @@
  * Quantized weights are multiplied as llama.cpp's CPU backend does: activations are quantized to
  * Q8_0 (Q8_0, Q4_0 weights) or Q8_K (Q4_K, Q6_K) blocks and dotted in integers per block.
  */
-export { createWasmRuntime, WasmRuntime, type MatmulPart, type WasmRuntimeOptions } from "./runtime.js";
+export { createWasmRuntime, WasmRuntime, type AttentionJob, type MatmulPart, type WasmRuntimeOptions } from "./runtime.js";
 export { createWasmMatrix, matmulTogether, WasmMatrix, type RawMatrix } from "./matrix.js";
 export type { KernelDType } from "./layout.js";
 export { WasmOps } from "./ops.js";

@@ -4,7 +4,7 @@
 //   [0, 1 KiB)           left zero, so a zero offset never points at live data
 //   [1 KiB, 64 KiB)      the kernels' static data (SIMD constants, placed by build.mjs)
 //   [64 KiB, +256 B)     control words (Int32Array) for the worker pool
-//   [64 KiB + 256, +128) the job record of the current matmul
+//   [64 KiB + 256, +192) the job record of the current matmul or attention
 //   [HEAP_START, …)      the bump allocator: weights, activations, scratch
 
 import type { WasmMemory, WasmModule } from "./kernels.js";
@@ -40,7 +40,12 @@ export const Job = {
   segments: 11,
   /** Per segment three words: w, out, rows. */
   segment: 12,
-  length: 32,
+  /**
+   * An attention job (kind Kind.attention): q, k, v, out, scratch, scratchBytes, nQ, startPos,
+   * nHeads, nKVHeads, headDim, scale (f32), window, softCap (f32), ringSlots, from this word.
+   */
+  attention: 24,
+  length: 48,
 } as const;
 
 /** Matrices one job can multiply together (assembly/index.ts MAX_SEGMENTS). */
@@ -49,6 +54,9 @@ export const MAX_SEGMENTS = 4;
 /** Matmul kinds, as assembly/index.ts and assembly/quantized.ts number them. */
 export const Kind = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_k: 5, q6_k: 6 } as const;
 export type KernelDType = keyof typeof Kind;
+
+/** The job kind of an attention job (assembly/index.ts KIND_ATTENTION). */
+export const ATTENTION_KIND = 16;
 
 /** What the main thread passes to each worker at start. */
 export interface WorkerSetup {

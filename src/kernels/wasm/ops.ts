@@ -152,7 +152,15 @@ export class WasmOps {
       dims.scale, dims.window ?? 0, dims.softCap ?? 0, dims.ringSlots ?? 0, g0, g1,
     );
     const o = this.offset(out), a = this.offset(q), k = this.offset(kCache), v = this.offset(vCache);
-    if (o >= 0 && a >= 0 && k >= 0 && v >= 0) run(o, a, k, v);
+    const whole = g0 === 0 && g1 === dims.nKVHeads;
+    if (o >= 0 && a >= 0 && k >= 0 && v >= 0) {
+      // Spread over the threads when it pays; the rows are the same either way.
+      const pooled = whole && this.runtime.attention({
+        out: o, q: a, k, v, nQ: dims.nQ, startPos: dims.startPos, nHeads: dims.nHeads, nKVHeads: dims.nKVHeads,
+        headDim: dims.headDim, scale: dims.scale, window: dims.window ?? 0, softCap: dims.softCap ?? 0, ringSlots: dims.ringSlots ?? 0,
+      });
+      if (!pooled) run(o, a, k, v);
+    }
     else {
       // A staged out starts as a copy of out, so heads outside [g0, g1) come back unchanged.
       this.staged(

@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { LoomError } from "../../errors.js";
 import { instantiateKernels, kernelsModule, wasmApi, type KernelExports, type WasmMemory } from "./kernels.js";
-import { HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, MAX_SEGMENTS, PAGE_BYTES, type KernelDType } from "./layout.js";
+import { ATTENTION_KIND, HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, MAX_SEGMENTS, PAGE_BYTES, type KernelDType } from "./layout.js";
 import { MAX_CHUNKS } from "./chunks.js";
 import { WorkerPool } from "./pool.js";
 
@@ -34,6 +34,19 @@ export interface MatmulPart {
   out: Float32Array;
 }
 
+/**
+ * One attention call, as byte offsets into the runtime's memory (see src/kernels/flash-attention.ts
+ * for the meaning; window, softCap and ringSlots 0 mean none).
+ */
+export interface AttentionJob {
+  out: number; q: number; k: number; v: number;
+  nQ: number; startPos: number; nHeads: number; nKVHeads: number; headDim: number;
+  scale: number; window: number; softCap: number; ringSlots: number;
+}
+
+/** Query positions per tile of the attention kernel (assembly/attention.ts QUERY_BLOCK). */
+const ATTENTION_QUERY_BLOCK = 16;
+
 /** What `encode` writes. */
 export type EncodeDType = "q8_0" | "q4_0" | "f16";
 
@@ -48,6 +61,7 @@ export class WasmRuntime {
   private readonly pool: WorkerPool | undefined;
   private readonly minParallelWork: number;
   private readonly job: Int32Array;
+  private readonly jobFloats: Float32Array;
   /** Every SharedArrayBuffer object memory.buffer has returned: views over any of them are ours. */
   private readonly buffers = new Set<ArrayBufferLike>();
   private top = HEAP_START;
@@ -71,6 +85,7 @@ export class WasmRuntime {
     this.memory = new wasmApi.Memory({ initial: HEAP_START / PAGE_BYTES, maximum: MAX_PAGES, shared: true });
     this.floats = this.refreshViews();
     this.job = new Int32Array(this.memory.buffer, JOB_OFFSET, Job.length);
+    this.jobFloats = new Float32Array(this.memory.buffer, JOB_OFFSET, Job.length);
     this.kernels = instantiateKernels(this.memory);
     this.pool = threads > 1 ? new WorkerPool(this.memory, kernelsModule(), threads, options.spinMicros ?? 500) : undefined;
   }
@@ -228,6 +243,49 @@ export class WasmRuntime {
     parts.forEach((p, i) => {
       if (outsIn[i] === undefined) p.out.set(this.floats.subarray(outOffsets[i] / 4, outOffsets[i] / 4 + n * p.rows));
     });
+  }
+
+  /**
+   * Flash attention (assembly/attention.ts) split across the threads by KV head and query tile;
+   * every argument is a byte offset into this memory, already checked by the caller. Returns
+   * false, having done nothing, when the work is too small to be worth waking the workers or they
+   * are not up: the caller then runs the kernel itself.
+   */
+  attention(job: AttentionJob): boolean {
+    if (this.disposed) throw new LoomError("wasm kernels: the runtime was disposed");
+    const work = job.nQ * job.nHeads * job.headDim * (job.startPos + job.nQ);
+    if (this.threads === 1 || this.pool === undefined || !this.pool.running || work < this.minParallelWork) return false;
+    const scratchBytes = alignUp(this.kernels.flashScratchBytes(job.nHeads, job.nKVHeads, job.headDim), ALIGN);
+    this.attentionScratch = this.attentionScratch !== undefined && this.attentionScratch.byteLength >= scratchBytes * this.threads
+      ? this.attentionScratch : this.replace(this.attentionScratch, scratchBytes * this.threads);
+    const words = this.job, floats = this.jobFloats, a = Job.attention;
+    words[Job.kind] = ATTENTION_KIND;
+    words[a] = job.q;
+    words[a + 1] = job.k;
+    words[a + 2] = job.v;
+    words[a + 3] = job.out;
+    words[a + 4] = this.attentionScratch.byteOffset;
+    words[a + 5] = scratchBytes;
+    words[a + 6] = job.nQ;
+    words[a + 7] = job.startPos;
+    words[a + 8] = job.nHeads;
+    words[a + 9] = job.nKVHeads;
+    words[a + 10] = job.headDim;
+    floats[a + 11] = job.scale;
+    words[a + 12] = job.window;
+    floats[a + 13] = job.softCap;
+    words[a + 14] = job.ringSlots;
+    const tiles = Math.ceil(job.nQ / ATTENTION_QUERY_BLOCK);
+    this.chunks = Math.max(1, Math.min(job.nKVHeads * tiles, this.threads * CHUNKS_PER_THREAD, MAX_CHUNKS));
+    return this.pool.run(this.chunks, this.runChunk);
+  }
+
+  private attentionScratch: Uint8Array | undefined;
+
+  /** A fresh region of `bytes`, handing `old` back. */
+  private replace(old: Uint8Array | undefined, bytes: number): Uint8Array {
+    if (old !== undefined) this.release(old);
+    return this.allocate(bytes);
   }
 
   /**

@@ -10,7 +10,7 @@
 
 import { expF32, expF32x4, tanhF32x4 } from "./math";
 
-const QUERY_BLOCK: i32 = 16;
+export const QUERY_BLOCK: i32 = 16;
 const KEY_BLOCK: i32 = 64;
 
 const NEG_INF = memory.data<u32>([0xff800000, 0xff800000, 0xff800000, 0xff800000], 16);

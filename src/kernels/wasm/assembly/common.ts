@@ -13,6 +13,8 @@ const CONSTANTS = memory.data<u32>([
   0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8fffe000, //  64: f16 sign|exponent|mantissa << 13
   0x77800000, 0x77800000, 0x77800000, 0x77800000, //  80: f32 2^112 (f16 → f32 rebias)
   0x7c007c00, 0x7c007c00, 0x7c007c00, 0x7c007c00, //  96: f16 exponent field, 8 halves
+  0x000f000f, 0x000f000f, 0x000f000f, 0x000f000f, // 112: i16 0x000f (low nibble of each 16-bit lane)
+  0x00080008, 0x00080008, 0x00080008, 0x00080008, // 128: i16 8 (Q4_0 offset, 16-bit lanes)
 ], 16);
 
 @inline export function NIBBLE(): v128 { return v128.load(CONSTANTS, 0); }
@@ -22,6 +24,8 @@ const CONSTANTS = memory.data<u32>([
 @inline export function F16_MASK(): v128 { return v128.load(CONSTANTS, 64); }
 @inline export function F16_REBIAS(): v128 { return v128.load(CONSTANTS, 80); }
 @inline export function F16_EXPONENT_BITS(): v128 { return v128.load(CONSTANTS, 96); }
+@inline export function NIBBLE16(): v128 { return v128.load(CONSTANTS, 112); }
+@inline export function EIGHT16(): v128 { return v128.load(CONSTANTS, 128); }
 
 /** Horizontal sum of f32x4, always in the order (l0 + l1) + (l2 + l3). */
 @inline

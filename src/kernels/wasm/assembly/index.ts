@@ -5,6 +5,7 @@
 import { matmulF32, matmulF16, matmulBF16 } from "./dense";
 import { matmulQuantized } from "./quantized";
 import { min32 } from "./common";
+import { flashAttention, QUERY_BLOCK } from "./attention";
 
 export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
 export { f32ToF16, hasNonFiniteF16 } from "./half";
@@ -48,6 +49,10 @@ export function runPart(job: usize, part: i32, parts: i32): void {
  * parts than threads, to whichever thread claims them.
  */
 export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
+  if (load<i32>(job + JOB_KIND) == KIND_ATTENTION) {
+    runAttention(job + JOB_ATTENTION, part, parts, slot);
+    return;
+  }
   const segments = load<i32>(job + JOB_SEGMENTS);
   if (segments == 0) {
     const rows = load<i32>(job + JOB_ROWS);
@@ -86,5 +91,35 @@ function runRows(job: usize, w: usize, out: usize, rows: i32, r0: i32, r1: i32, 
     const bytes = load<i32>(job + JOB_SCRATCH_BYTES);
     const scratch = load<usize>(job + JOB_SCRATCH) + <usize>slot * <usize>bytes;
     matmulQuantized(kind, w, x, load<usize>(job + JOB_XD), load<usize>(job + JOB_XS), out, rows, cols, n, r0, r1, scratch, bytes);
+  }
+}
+
+// An attention job: flash attention over a KV cache, cut into (KV head, query tile) units that any
+// thread may run, since every query row comes out the same whoever computes it. Fields, i32 words
+// from JOB_ATTENTION (scale and softCap as f32 bits): q, k, v, out, scratch, scratchBytes, nQ,
+// startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots.
+const KIND_ATTENTION = 16;
+const JOB_ATTENTION = 96;
+
+function runAttention(a: usize, part: i32, parts: i32, slot: i32): void {
+  const q = load<usize>(a), k = load<usize>(a, 4), v = load<usize>(a, 8), out = load<usize>(a, 12);
+  const scratch = load<usize>(a, 16) + <usize>slot * <usize>load<i32>(a, 20);
+  const nQ = load<i32>(a, 24), startPos = load<i32>(a, 28);
+  const nHeads = load<i32>(a, 32), nKVHeads = load<i32>(a, 36), headDim = load<i32>(a, 40);
+  const scale = load<f32>(a, 44), window = load<i32>(a, 48), softCap = load<f32>(a, 52), ringSlots = load<i32>(a, 56);
+  const tiles = (nQ + QUERY_BLOCK - 1) / QUERY_BLOCK;
+  const units = nKVHeads * tiles;
+  const u0 = <i32>(<i64>units * part / parts), u1 = <i32>(<i64>units * (part + 1) / parts);
+  if (tiles == 1) {
+    // Decode: one call over a run of heads, so each key block is read once for all of them.
+    if (u0 < u1) flashAttention(out, q, k, v, scratch, nQ, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, u0, u1);
+    return;
+  }
+  const rowBytes = <usize>(nHeads * headDim) << 2;
+  for (let u = u0; u < u1; u++) {
+    const g = u % nKVHeads, t0 = (u / nKVHeads) * QUERY_BLOCK;
+    const rows = min32(QUERY_BLOCK, nQ - t0);
+    const at = <usize>t0 * rowBytes;
+    flashAttention(out + at, q + at, k, v, scratch, rows, startPos + t0, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, g, g + 1);
   }
 }

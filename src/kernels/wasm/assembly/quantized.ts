@@ -1,14 +1,19 @@
 // Quantized products out (n, rows) = x (n, cols) · Wᵀ for Q8_0, Q4_0, Q4_K and Q6_K weights, with x
 // already quantized (Q8_0 for the first two, Q8_K for the k-quants).
 //
-// Fewer than 4 tokens: each row's blocks are dotted straight from the file bytes, one row at a
-// time, the row staying in L1 while the tokens pass. 4 or more (prefill): a block of rows is first expanded into i16
-// values and f32 block scales in this thread's scratch, then a 1 row × 4 tokens kernel reuses every
-// loaded weight vector for four tokens. Both paths do the same integer sums and the same f32 steps
-// (per block: sum += f32(sumi) · (d_w · d_x)), so a token's output never depends on the path.
+// Fewer than 4 tokens: each row's blocks are dotted straight from the file bytes (Q8_0 and Q4_0:
+// two rows at a time, k-quants: one), the rows staying in L1 while the tokens pass. 4 or more
+// (prefill): a block of rows is first expanded into i16 values and f32 block scales in this
+// thread's scratch, then a 1 row × 4 tokens kernel reuses every loaded weight vector for four
+// tokens. Both paths do the same integer sums and the same f32 steps in the same order (Q8_0 and
+// Q4_0: blocks32.ts; k-quants: per block sum += f32(sumi) · (d_w · d_x)), so a token's output
+// never depends on the path.
 
 import { dot8, min32, sumInts, sum4x4 } from "./common";
-import { rowDot4Q8_0, rowDot4Q4_0, decodeRowQ8_0, decodeRowQ4_0, Q8_0_BYTES, Q4_0_BYTES } from "./blocks32";
+import {
+  rowPairQ8_0, rowPairQ4_0, rowSingleQ8_0, rowSingleQ4_0, decodeRowQ8_0, decodeRowQ4_0,
+  expandedRow1x4, expandedRow1x1, gatherScales4, Q8_0_BYTES, Q4_0_BYTES,
+} from "./blocks32";
 import { rowDotQ4K, rowDotQ6K, decodeRowQ4K, decodeRowQ6K, Q4_K_BYTES, Q6_K_BYTES } from "./kquants";
 
 export const KIND_Q8_0: i32 = 3;
@@ -163,17 +168,21 @@ export function matmulQuantized(
   dStride = <usize>blocks << 2;
   sumsStride = <usize>(cols >> 5) << 2;
   if (n < 4) {
+    if (kind == KIND_Q8_0 || kind == KIND_Q4_0) {
+      decodeBlocks32(kind, w, rowBytes, out, rows, blocks, n, r0, r1, scratch);
+      return;
+    }
     // Row by row (one memory stream), each row dotted with every token while it is in L1.
     for (let r = r0; r < r1; r++) {
       const row = w + <usize>r * rowBytes;
       for (let t = 0; t < n; t++) {
-        let value: f32;
-        if (kind == KIND_Q8_0) value = rowDot4Q8_0(row, qAt(t), dAt(t), blocks, scratch);
-        else if (kind == KIND_Q4_0) value = rowDot4Q4_0(row, qAt(t), dAt(t), blocks, scratch);
-        else value = rowDotK(kind, row, t, blocks);
-        store<f32>(out + (<usize>(t * rows + r) << 2), value);
+        store<f32>(out + (<usize>(t * rows + r) << 2), rowDotK(kind, row, t, blocks));
       }
     }
+    return;
+  }
+  if (kind == KIND_Q8_0 || kind == KIND_Q4_0) {
+    prefillBlocks32(kind, w, rowBytes, out, rows, cols, n, r0, r1, scratch, scratchBytes);
     return;
   }
   const expandedBytes = expandedRowBytes(kind, cols);
@@ -201,6 +210,86 @@ export function matmulQuantized(
           const o = out + (<usize>(t * rows + r) << 2);
           store<f32>(o, load<f32>(o) - minTerm(scratch + <usize>((r - start) * expandedBytes), cols, t));
         }
+      }
+    }
+  }
+}
+
+/**
+ * Q8_0 / Q4_0, fewer than 4 tokens: rows two at a time, row r0 + i with row r0 + half + i (see
+ * rowPair: neighbouring rows read side by side are slow), each pair dotted with every token while
+ * it is in L1. `scratch`: at least 32 bytes (the kernels' fence stores).
+ */
+function decodeBlocks32(
+  kind: i32, w: usize, rowBytes: usize, out: usize, rows: i32, blocks: i32, n: i32, r0: i32, r1: i32, scratch: usize,
+): void {
+  const outStride = <usize>rows << 2;
+  const half = (r1 - r0) >> 1;
+  const apart = <usize>half * rowBytes;
+  for (let r = r0; r < r0 + half; r++) {
+    const row = w + <usize>r * rowBytes;
+    for (let t = 0; t < n; t++) {
+      const o = out + <usize>t * outStride + (<usize>r << 2);
+      const o2 = o + (<usize>half << 2);
+      if (kind == KIND_Q8_0) rowPairQ8_0(row, apart, qAt(t), dAt(t), blocks, scratch, o, o2);
+      else rowPairQ4_0(row, apart, qAt(t), dAt(t), blocks, scratch, o, o2);
+    }
+  }
+  if (((r1 - r0) & 1) != 0) {
+    const r = r1 - 1;
+    const row = w + <usize>r * rowBytes;
+    for (let t = 0; t < n; t++) {
+      const value = kind == KIND_Q8_0
+        ? rowSingleQ8_0(row, qAt(t), dAt(t), blocks, scratch)
+        : rowSingleQ4_0(row, qAt(t), dAt(t), blocks, scratch);
+      store<f32>(out + <usize>t * outStride + (<usize>r << 2), value);
+    }
+  }
+}
+
+/**
+ * Q8_0 / Q4_0, 4 or more tokens. This thread's scratch: 64 bytes of fence stores, then the
+ * current four tokens' block scales side by side (16 bytes per block), then a block of expanded
+ * rows (cols i16 + blocks f32 each) that every group of four tokens streams past.
+ */
+function prefillBlocks32(
+  kind: i32, w: usize, rowBytes: usize, out: usize, rows: i32, cols: i32, n: i32, r0: i32, r1: i32,
+  scratch: usize, scratchBytes: i32,
+): void {
+  const blocks = cols >> 5;
+  const outStride = <usize>rows << 2;
+  const fence = scratch;
+  const dx4 = scratch + 64;
+  const rowsAt = dx4 + ((<usize>(blocks << 4) + 63) & ~63);
+  const expandedBytes = (cols << 1) + (blocks << 2);
+  const room = min32(scratchBytes - <i32>(rowsAt - scratch), 128 * 1024);
+  // A scratch too small for the scales and one row (only for absurdly wide rows): one token at a time.
+  const tiled = room >= expandedBytes;
+  const rowArea = tiled ? rowsAt : scratch;
+  let perBlock = (tiled ? room : scratchBytes) / expandedBytes;
+  if (perBlock < 1) perBlock = 1;
+  for (let start = r0; start < r1; start += perBlock) {
+    const end = min32(start + perBlock, r1);
+    for (let r = start; r < end; r++) {
+      const to = rowArea + <usize>((r - start) * expandedBytes);
+      const from = w + <usize>r * rowBytes;
+      if (kind == KIND_Q8_0) decodeRowQ8_0(from, to, to + (<usize>cols << 1), blocks);
+      else decodeRowQ4_0(from, to, to + (<usize>cols << 1), blocks);
+    }
+    let t = 0;
+    if (tiled) {
+      for (; t + 4 <= n; t += 4) {
+        gatherScales4(dAt(t), dStride, blocks, dx4);
+        for (let r = start; r < end; r++) {
+          const row = rowArea + <usize>((r - start) * expandedBytes);
+          expandedRow1x4(row, blocks, qAt(t), qStride, dx4, fence, out + <usize>t * outStride + (<usize>r << 2), outStride);
+        }
+      }
+    }
+    for (; t < n; t++) {
+      for (let r = start; r < end; r++) {
+        const row = rowArea + <usize>((r - start) * expandedBytes);
+        store<f32>(out + <usize>t * outStride + (<usize>r << 2), expandedRow1x1(row, blocks, qAt(t), dAt(t)));
       }
     }
   }
