@@ -22,7 +22,7 @@ export interface WasmRuntimeOptions {
 const ALIGN = 64;
 
 /** Chunks per thread in a pooled matmul: enough that a late thread's share is picked up by the others. */
-const CHUNKS_PER_THREAD = 4;
+const CHUNKS_PER_THREAD = 8;
 
 /** Values `encode` takes per call (a multiple of 32): 1 MiB of f32. */
 const ENCODE_CHUNK = 1 << 18;
@@ -43,6 +43,9 @@ export interface AttentionJob {
   nQ: number; startPos: number; nHeads: number; nKVHeads: number; headDim: number;
   scale: number; window: number; softCap: number; ringSlots: number;
 }
+
+/** Chunks per thread of a decode attention job. */
+const ATTENTION_DECODE_CHUNKS = 2;
 
 /** Query positions per tile of the attention kernel (assembly/attention.ts QUERY_BLOCK). */
 const ATTENTION_QUERY_BLOCK = 16;
@@ -275,8 +278,11 @@ export class WasmRuntime {
     words[a + 12] = job.window;
     floats[a + 13] = job.softCap;
     words[a + 14] = job.ringSlots;
+    // Decode (one query tile): a run of heads per chunk, so each thread reads a key block once for
+    // all of its heads. Prefill: (head, tile) units, a few chunks per thread.
     const tiles = Math.ceil(job.nQ / ATTENTION_QUERY_BLOCK);
-    this.chunks = Math.max(1, Math.min(job.nKVHeads * tiles, this.threads * CHUNKS_PER_THREAD, MAX_CHUNKS));
+    const perThread = tiles === 1 ? ATTENTION_DECODE_CHUNKS : CHUNKS_PER_THREAD;
+    this.chunks = Math.max(1, Math.min(job.nKVHeads * tiles, this.threads * perThread, MAX_CHUNKS));
     return this.pool.run(this.chunks, this.runChunk);
   }
 
