@@ -44,6 +44,8 @@ unless \`--write\` is given.
   summing 1 GB of f32 values with WebAssembly SIMD, before every model, keeping the best (a plain
   JavaScript loop is shown too; it cannot saturate memory). "decode / limit" is how close each
   engine gets; above 100% means the machine was busier while the probe ran than while the engine did.
+- Attention memory at long context (flash vs a full score matrix, 2k–32k tokens) is measured
+  separately: \`node dist/bench/attention-memory.js\`, table in docs/long-context.md.
 - MB are 10^6 bytes. KV MB: Loom keeps keys and values in f32 for the positions used; llama.cpp's
   figure is its f16 cache for its context size.
 
