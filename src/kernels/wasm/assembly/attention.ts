@@ -18,9 +18,13 @@ const NEG_INF = memory.data<u32>([0xff800000, 0xff800000, 0xff800000, 0xff800000
 /** Scratch bytes flashAttention needs for these heads (no dependence on sequence length). */
 export function flashScratchBytes(nHeads: i32, nKVHeads: i32, headDim: i32): i32 {
   const rows = QUERY_BLOCK * (nHeads / nKVHeads);
-  // keys (KEY_BLOCK u32) | probs (KEY_BLOCK + 16 f32) | rowMax, rowSum (rows f32 each) | acc (rows × headDim f32)
-  return (KEY_BLOCK + (KEY_BLOCK + 16) + 2 * rows + rows * headDim) << 2;
+  // keys (KEY_BLOCK u32) | probs (rows × (KEY_BLOCK + 16) f32: one per row, for decode) |
+  // rowMax, rowSum (rows f32 each) | acc (rows × headDim f32)
+  return (KEY_BLOCK + rows * PROBS_STRIDE + 2 * rows + rows * headDim) << 2;
 }
+
+/** Floats of one row's scores in scratch: a key block and the −∞ padding after it. */
+const PROBS_STRIDE: i32 = KEY_BLOCK + 16;
 
 /**
  * out (nQ, nHeads·headDim) = softmax(mask(scale·q·kᵀ)) v for the query heads of KV heads
@@ -38,7 +42,7 @@ export function flashAttention(
   const maxRows = QUERY_BLOCK * group;
   const keys = scratch;
   const probs = keys + (<usize>KEY_BLOCK << 2);
-  const rowMax = probs + (<usize>(KEY_BLOCK + 16) << 2);
+  const rowMax = probs + (<usize>(maxRows * PROBS_STRIDE) << 2);
   const rowSum = rowMax + (<usize>maxRows << 2);
   const acc = rowSum + (<usize>maxRows << 2);
 
@@ -69,6 +73,18 @@ export function flashAttention(
         for (let j = k0; j < k1; j++) {
           store<u32>(keys + (<usize>(j - k0) << 2), <u32>(<usize>slot * kvRowBytes));
           if (++slot == ringSlots) slot = 0;
+        }
+        if (nQ == 1) {
+          // Decode: every row sees the same keys; read the block key row after key row for all heads.
+          const lo = window == 0 ? k0 : max(k0, startPos - window + 1);
+          const hi = min(k1, startPos + 1);
+          if (lo < hi) {
+            decodeBlock(
+              q, k, v, keys + (<usize>(lo - k0) << 2), hi - lo, probs, acc, rowMax, rowSum,
+              h0, h1, group, headDim, scale, softCap,
+            );
+          }
+          continue;
         }
         for (let g = h0; g < h1; g++) {
           const headOffset = <usize>g * headBytes;
@@ -105,7 +121,17 @@ function attendBlock(
   qRow: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize,
   acc: usize, maxAt: usize, sumAt: usize, headDim: i32, scale: f32, softCap: f32,
 ): void {
-  let blockMax = scoreKeys(qRow, k, keys, count, probs, headDim, scale);
+  const blockMax = scoreKeys(qRow, k, keys, count, probs, headDim, scale);
+  softmaxBlock(probs, count, blockMax, acc, maxAt, sumAt, headDim, softCap);
+  accumulateValues(v, keys, count, probs, acc, headDim);
+}
+
+/**
+ * The block's scores (probs, count of them, their max blockMax) become its softmax weights
+ * exp(s − m) under the row's new running max m; the running sum and acc are rescaled to m.
+ */
+@inline
+function softmaxBlock(probs: usize, count: i32, blockMax: f32, acc: usize, maxAt: usize, sumAt: usize, headDim: i32, softCap: f32): void {
   // Up to 16 values past count become −∞, so they weigh 0 below.
   const padded = (count + 15) & ~15;
   padNegInf(probs + (<usize>count << 2));
@@ -149,8 +175,56 @@ function attendBlock(
   sum += (f32x4.extract_lane(sumV, 0) + f32x4.extract_lane(sumV, 2)) + (f32x4.extract_lane(sumV, 1) + f32x4.extract_lane(sumV, 3));
   store<f32>(maxAt, newMax);
   store<f32>(sumAt, sum);
+}
 
-  accumulateValues(v, keys, count, probs, acc, headDim);
+/**
+ * attendBlock for the rows of one query position (decode): query heads of KV heads [h0, h1), row
+ * r = (g − h0)·group + i for head g·group + i. Each row takes exactly attendBlock's steps — the same
+ * 4-key score groups, 8-key value groups and tails, in the same order — but the loops over keys are
+ * outside the loops over rows, so K and V are read key row after key row (all heads of a position
+ * are adjacent) instead of one head's slice of every row per pass.
+ */
+@inline
+function decodeBlock(
+  q: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize, acc: usize, rowMax: usize, rowSum: usize,
+  h0: i32, h1: i32, group: i32, headDim: i32, scale: f32, softCap: f32,
+): void {
+  const headBytes = <usize>headDim << 2;
+  const rows = (h1 - h0) * group;
+  // Scores, four keys at a time for every row; each row's block max (max is exact: any order).
+  for (let r = 0; r < rows; r++) store<f32>(probs + (<usize>(r * PROBS_STRIDE) << 2), -Infinity, (KEY_BLOCK + 8) << 2);
+  for (let j = 0; j < count; j += 4) {
+    const n = min(4, count - j);
+    for (let r = 0; r < rows; r++) {
+      const g = h0 + r / group;
+      const qRow = q + <usize>(g * group + r % group) * headBytes;
+      const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
+      const m = scoreKeys(qRow, k + <usize>g * headBytes, keys + (<usize>j << 2), n, rowProbs + (<usize>j << 2), headDim, scale);
+      const at = rowProbs + (<usize>(KEY_BLOCK + 8) << 2); // the row's running block max, in its padding
+      if (m > load<f32>(at)) store<f32>(at, m);
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
+    const blockMax = load<f32>(rowProbs + (<usize>(KEY_BLOCK + 8) << 2));
+    softmaxBlock(rowProbs, count, blockMax, acc + <usize>r * headBytes, rowMax + (<usize>r << 2), rowSum + (<usize>r << 2), headDim, softCap);
+  }
+  // Values, eight keys at a time for every row, then each row's leftover keys.
+  const whole = count & ~7;
+  for (let j = 0; j < whole; j += 8) {
+    for (let r = 0; r < rows; r++) {
+      const g = h0 + r / group;
+      const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
+      accumulateValues(v + <usize>g * headBytes, keys + (<usize>j << 2), 8, rowProbs + (<usize>j << 2), acc + <usize>r * headBytes, headDim);
+    }
+  }
+  if (whole < count) {
+    for (let r = 0; r < rows; r++) {
+      const g = h0 + r / group;
+      const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
+      accumulateValues(v + <usize>g * headBytes, keys + (<usize>whole << 2), count - whole, rowProbs + (<usize>whole << 2), acc + <usize>r * headBytes, headDim);
+    }
+  }
 }
 
 /**
