@@ -7,12 +7,39 @@ export interface TrainModelConfig {
   nLayers: number;
   nHeads: number;
   nKVHeads: number;
-  /** SwiGLU inner size (HF intermediate_size). */
+  /** The MLP's inner size (HF intermediate_size). */
   hiddenDim: number;
-  /** The longest sequence the model is trained on (HF max_position_embeddings). */
+  /** The longest sequence the model is trained on (HF max_position_embeddings); with learned positions, the table's rows. */
   maxSeqLen: number;
   ropeTheta: number;
   normEps: number;
+}
+
+/** Where each block's RMSNorm sits: before the sublayer (Llama, GPT-2) or after the residual add (the 2017 Transformer). */
+export type NormPlacement = "pre" | "post";
+/** The MLP: SwiGLU (gate, up, down) or a plain two-matrix GELU MLP (up, down). */
+export type MlpKind = "swiglu" | "gelu";
+/** How the model knows where a token is: RoPE on q and k, or a learned table added to the embedding. */
+export type PositionKind = "rope" | "learned";
+
+/** How a block is wired. The trainer builds LLAMA_VARIANT; the others exist for docs/experiments.md. */
+export interface Variant {
+  norm: NormPlacement;
+  mlp: MlpKind;
+  positions: PositionKind;
+}
+
+export const LLAMA_VARIANT: Variant = Object.freeze({ norm: "pre", mlp: "swiglu", positions: "rope" });
+
+export function validateVariant(v: Variant): void {
+  if (!["pre", "post"].includes(v.norm) || !["swiglu", "gelu"].includes(v.mlp) || !["rope", "learned"].includes(v.positions)) {
+    throw new LoomError(`invalid model variant ${JSON.stringify(v)}: norm is pre|post, mlp swiglu|gelu, positions rope|learned`);
+  }
+}
+
+/** Rows of the MLP's input matrix: gate and up back to back for SwiGLU, up alone for GELU. */
+export function mlpInWidth(c: TrainModelConfig, v: Variant): number {
+  return v.mlp === "swiglu" ? 2 * c.hiddenDim : c.hiddenDim;
 }
 
 export function headDim(c: TrainModelConfig): number {
@@ -44,9 +71,10 @@ export interface ParamEntry {
 
 /**
  * The flat parameter layout. Q, K and V rows sit back to back, as do gate and up, so each group is
- * one fused matrix for the matmul while the checkpoint still sees HF's separate tensors.
+ * one fused matrix for the matmul while the checkpoint still sees HF's separate tensors. Other
+ * variants drop the gate (GELU) or add a position table under GPT-2's wpe role.
  */
-export function paramTable(c: TrainModelConfig): ParamEntry[] {
+export function paramTable(c: TrainModelConfig, variant: Variant = LLAMA_VARIANT): ParamEntry[] {
   const hd = headDim(c);
   const entries: ParamEntry[] = [];
   let offset = 0;
@@ -56,6 +84,7 @@ export function paramTable(c: TrainModelConfig): ParamEntry[] {
     offset += size;
   };
   add("model.embed_tokens.weight", [c.vocabSize, c.dim], false);
+  if (variant.positions === "learned") add("model.embed_positions.weight", [c.maxSeqLen, c.dim], false);
   for (let l = 0; l < c.nLayers; l++) {
     const p = `model.layers.${l}.`;
     add(`${p}input_layernorm.weight`, [c.dim], false);
@@ -64,7 +93,7 @@ export function paramTable(c: TrainModelConfig): ParamEntry[] {
     add(`${p}self_attn.v_proj.weight`, [c.nKVHeads * hd, c.dim], true);
     add(`${p}self_attn.o_proj.weight`, [c.dim, c.nHeads * hd], true);
     add(`${p}post_attention_layernorm.weight`, [c.dim], false);
-    add(`${p}mlp.gate_proj.weight`, [c.hiddenDim, c.dim], true);
+    if (variant.mlp === "swiglu") add(`${p}mlp.gate_proj.weight`, [c.hiddenDim, c.dim], true);
     add(`${p}mlp.up_proj.weight`, [c.hiddenDim, c.dim], true);
     add(`${p}mlp.down_proj.weight`, [c.dim, c.hiddenDim], true);
   }
@@ -72,8 +101,8 @@ export function paramTable(c: TrainModelConfig): ParamEntry[] {
   return entries;
 }
 
-export function paramCount(c: TrainModelConfig): number {
-  const t = paramTable(c);
+export function paramCount(c: TrainModelConfig, variant: Variant = LLAMA_VARIANT): number {
+  const t = paramTable(c, variant);
   const last = t[t.length - 1];
   return last.offset + last.size;
 }

@@ -1,15 +1,15 @@
 // The experiment variants (post-norm, GELU MLP, learned positions): each new op and each block
-// wiring against central finite differences in double precision, and the Llama variant against
-// the trainer's own TrainModel.
+// wiring against central finite differences in double precision, and VariantModel with the Llama
+// variant against the trainer's own TrainModel.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/train/rng.js";
 import { TrainModel } from "../../src/train/model.js";
 import { paramTable } from "../../src/train/config.js";
-import { geluBackward, geluForward } from "../../src/train/variants/gelu.js";
-import { positionBackward, positionForward } from "../../src/train/variants/positions.js";
+import { geluBackward, geluForward } from "../../src/train/ops/gelu.js";
+import { positionBackward, positionForward } from "../../src/train/ops/positions.js";
 import { VariantModel } from "../../src/train/variants/model.js";
-import { LLAMA_VARIANT, variantParamTable, type Variant, type VariantConfig } from "../../src/train/variants/config.js";
+import { LLAMA_VARIANT, type Variant, type VariantConfig } from "../../src/train/variants/config.js";
 import { numericGradient, project, randomF64, relativeError } from "./helpers.js";
 
 test("gelu backward matches finite differences, and gelu has the tanh form's exact identities", () => {
@@ -88,7 +88,7 @@ for (const variant of variants) {
 
 test("the Llama variant has TrainModel's layout and gives its loss and gradients exactly", () => {
   const config: VariantConfig = { ...tiny, variant: LLAMA_VARIANT };
-  assert.deepEqual(variantParamTable(config), paramTable(tiny));
+  assert.deepEqual(paramTable(config, config.variant), paramTable(tiny));
   const B = 2, T = 6;
   const rng = new Rng(42);
   const ours = new VariantModel(config, { batch: B, seqLen: T, kind: "f64" });
