@@ -38,6 +38,11 @@ export interface RowRun {
   prefilled?: { cache: KVCache; logits: Float32Array };
 }
 
+/** The step with `logprob` as an enumerable getter (JSON and spreads still see a number). */
+function withLogprob(step: Omit<GenerationStep, "logprob">, source: { readonly logprob: number }): GenerationStep {
+  return Object.defineProperty(step, "logprob", { get: () => source.logprob, enumerable: true }) as GenerationStep;
+}
+
 /** Decodes one sequence step by step until EOS, a stop string or the length limit. */
 export async function* decodeRow(run: RowRun): AsyncGenerator<GenerationStep> {
   const { model, prompt, options: o, tokenizer } = run;
@@ -57,7 +62,10 @@ export async function* decodeRow(run: RowRun): AsyncGenerator<GenerationStep> {
     if (candidates.selected < 0) throw new LoomError("the sampler chain ended without choosing a token");
     const token = candidates.ids[candidates.selected];
     sampler.accept(token);
-    const logprob = logSoftmaxAt(logits, token);
+    // The log-probability costs an exp per vocabulary entry: computed when someone reads it.
+    const stepLogits = logits;
+    let logprob: number | undefined;
+    const lazy = { get logprob(): number { return (logprob ??= logSoftmaxAt(stepLogits, token)); } };
 
     const { delta, stopped } = text ? text.push(token) : { delta: "", stopped: false };
     const finishReason: FinishReason | undefined = eos.has(token)
@@ -68,10 +76,10 @@ export async function* decodeRow(run: RowRun): AsyncGenerator<GenerationStep> {
           ? "length"
           : undefined;
     if (finishReason) {
-      yield { token, text: text ? text.finish(delta, stopped) : "", logprob, finishReason };
+      yield withLogprob({ token, text: text ? text.finish(delta, stopped) : "", finishReason }, lazy);
       return;
     }
-    yield { token, text: delta, logprob };
+    yield withLogprob({ token, text: delta }, lazy);
     throwIfAborted(o.signal); // the consumer may have aborted while holding this step
     logits = await forwardOne(model, token, cache);
   }
