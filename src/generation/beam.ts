@@ -95,80 +95,84 @@ export async function beamSearch(run: BeamRun): Promise<BeamHypothesis[]> {
   let improvementPossible = true;
   const candidatesBuffer = createCandidates(vocab);
 
-  for (let step = 0; ; step++) {
-    throwIfAborted(o.signal);
-    // a. accumulated scores of every (beam, token) pair
-    const sums = new Float64Array(numBeams * vocab);
-    let previous: { beam: RunningBeam; processed: Float64Array } | undefined;
-    for (let b = 0; b < numBeams; b++) {
-      const beam = running[b];
-      let processed: Float64Array;
-      if (previous && previous.beam.logits === beam.logits && previous.beam.chain === beam.chain) {
-        processed = previous.processed; // the placeholder beams of step one share beam 0's row
-      } else {
-        loadScores(candidatesBuffer, logSoftmax(beam.logits));
-        beam.chain.apply(candidatesBuffer);
-        processed = denseScores(candidatesBuffer, vocab);
-        previous = { beam, processed };
+  try {
+    for (let step = 0; ; step++) {
+      throwIfAborted(o.signal);
+      // a. accumulated scores of every (beam, token) pair
+      const sums = new Float64Array(numBeams * vocab);
+      let previous: { beam: RunningBeam; processed: Float64Array } | undefined;
+      for (let b = 0; b < numBeams; b++) {
+        const beam = running[b];
+        let processed: Float64Array;
+        if (previous && previous.beam.logits === beam.logits && previous.beam.chain === beam.chain) {
+          processed = previous.processed; // the placeholder beams of step one share beam 0's row
+        } else {
+          loadScores(candidatesBuffer, logSoftmax(beam.logits));
+          beam.chain.apply(candidatesBuffer);
+          processed = denseScores(candidatesBuffer, vocab);
+          previous = { beam, processed };
+        }
+        for (let t = 0; t < vocab; t++) sums[b * vocab + t] = processed[t] + beam.score;
       }
-      for (let t = 0; t < vocab; t++) sums[b * vocab + t] = processed[t] + beam.score;
+
+      // b. the K best (or K sampled) continuations
+      const picks = o.doSample ? sampleWithoutReplacement(sums, keep, run.rng) : topIndices(sums, keep);
+      const generated = step + 1;
+      const candidates: Candidate[] = picks.map((index) => {
+        const parent = Math.floor(index / vocab);
+        const token = index % vocab;
+        const tokens = [...running[parent].tokens, token];
+        return { parent, token, sum: sums[index], tokens, hit: false };
+      });
+      const reasons = candidates.map((c): FinishReason | undefined =>
+        eos.has(c.token)
+          ? "eos"
+          : tokenizer && containsStopString(tokenizer, c.tokens, o.stopStrings)
+            ? "stop"
+            : generated >= maxNewTokens
+              ? "length"
+              : undefined,
+      );
+      candidates.forEach((c, k) => (c.hit = reasons[k] !== undefined));
+
+      // c. the running beams of the next step: the best pairs that did not stop
+      const runningScores = candidates.map((c) => c.sum + (c.hit ? EXCLUDED : 0));
+      const nextRunning = topIndices(runningScores, numBeams);
+
+      // d. finished hypotheses: merge the new ones into the numBeams best so far
+      const allFinishedBefore = finished.every((f) => f.finished);
+      const penalty = generated ** lp;
+      const merged: Finished[] = [
+        ...finished,
+        ...candidates.map((c, k) => {
+          const isNew = c.hit && k < numBeams;
+          let score = c.sum / penalty;
+          if (allFinishedBefore && o.earlyStopping === true) score += EXCLUDED;
+          if (!improvementPossible) score += EXCLUDED;
+          if (!isNew) score += EXCLUDED;
+          return { tokens: c.tokens, score, finished: isNew, reason: reasons[k] ?? "length" };
+        }),
+      ];
+      finished = topIndices(
+        merged.map((f) => f.score),
+        numBeams,
+      ).map((i) => merged[i]);
+
+      // e. can the search still improve?
+      const bestRunning = runningScores[nextRunning[0]];
+      const hypotheticalLength = o.earlyStopping === "never" && lp > 0 ? maxNewTokens : generated;
+      const bestPossible = bestRunning / hypotheticalLength ** lp;
+      const worstFinished = Math.min(...finished.map((f) => f.score));
+      improvementPossible &&= finished.some((f) => bestPossible > (f.finished ? worstFinished : EXCLUDED));
+      const allFinished = finished.every((f) => f.finished);
+      const goOn = improvementPossible && !(allFinished && o.earlyStopping === true) && !candidates.every((c) => c.hit);
+      if (!goOn) break;
+
+      // f. fork caches and processor states for the next running beams, then run their new tokens
+      running = await advance(model, running, nextRunning.map((k) => candidates[k]), nextRunning.map((k) => runningScores[k]));
     }
-
-    // b. the K best (or K sampled) continuations
-    const picks = o.doSample ? sampleWithoutReplacement(sums, keep, run.rng) : topIndices(sums, keep);
-    const generated = step + 1;
-    const candidates: Candidate[] = picks.map((index) => {
-      const parent = Math.floor(index / vocab);
-      const token = index % vocab;
-      const tokens = [...running[parent].tokens, token];
-      return { parent, token, sum: sums[index], tokens, hit: false };
-    });
-    const reasons = candidates.map((c): FinishReason | undefined =>
-      eos.has(c.token)
-        ? "eos"
-        : tokenizer && containsStopString(tokenizer, c.tokens, o.stopStrings)
-          ? "stop"
-          : generated >= maxNewTokens
-            ? "length"
-            : undefined,
-    );
-    candidates.forEach((c, k) => (c.hit = reasons[k] !== undefined));
-
-    // c. the running beams of the next step: the best pairs that did not stop
-    const runningScores = candidates.map((c) => c.sum + (c.hit ? EXCLUDED : 0));
-    const nextRunning = topIndices(runningScores, numBeams);
-
-    // d. finished hypotheses: merge the new ones into the numBeams best so far
-    const allFinishedBefore = finished.every((f) => f.finished);
-    const penalty = generated ** lp;
-    const merged: Finished[] = [
-      ...finished,
-      ...candidates.map((c, k) => {
-        const isNew = c.hit && k < numBeams;
-        let score = c.sum / penalty;
-        if (allFinishedBefore && o.earlyStopping === true) score += EXCLUDED;
-        if (!improvementPossible) score += EXCLUDED;
-        if (!isNew) score += EXCLUDED;
-        return { tokens: c.tokens, score, finished: isNew, reason: reasons[k] ?? "length" };
-      }),
-    ];
-    finished = topIndices(
-      merged.map((f) => f.score),
-      numBeams,
-    ).map((i) => merged[i]);
-
-    // e. can the search still improve?
-    const bestRunning = runningScores[nextRunning[0]];
-    const hypotheticalLength = o.earlyStopping === "never" && lp > 0 ? maxNewTokens : generated;
-    const bestPossible = bestRunning / hypotheticalLength ** lp;
-    const worstFinished = Math.min(...finished.map((f) => f.score));
-    improvementPossible &&= finished.some((f) => bestPossible > (f.finished ? worstFinished : EXCLUDED));
-    const allFinished = finished.every((f) => f.finished);
-    const goOn = improvementPossible && !(allFinished && o.earlyStopping === true) && !candidates.every((c) => c.hit);
-    if (!goOn) break;
-
-    // f. fork caches and processor states for the next running beams, then run their new tokens
-    running = await advance(model, running, nextRunning.map((k) => candidates[k]), nextRunning.map((k) => runningScores[k]));
+  } finally {
+    releaseAll(running.map((r) => r.cache));
   }
 
   return finished.slice(0, o.numReturnSequences).map((f) => ({ tokens: f.tokens, score: f.score, finishReason: f.reason }));
@@ -183,6 +187,8 @@ async function advance(model: CausalLM, parents: RunningBeam[], chosen: Candidat
     const cache = parents[c.parent].cache;
     return lastUser.get(cache) === i ? cache : cache.clone();
   });
+  // Parents no child continues from are done: hand their memory back now.
+  releaseAll(parents.map((p) => p.cache).filter((cache) => !lastUser.has(cache)));
   const next: RunningBeam[] = [];
   for (let i = 0; i < chosen.length; i++) {
     const c = chosen[i];
@@ -192,4 +198,9 @@ async function advance(model: CausalLM, parents: RunningBeam[], chosen: Candidat
     next.push({ tokens: c.tokens, score: scores[i], cache: caches[i], chain, logits });
   }
   return next;
+}
+
+/** Releases each distinct cache once (beams may share one). */
+function releaseAll(caches: KVCache[]): void {
+  for (const cache of new Set(caches)) cache.release?.();
 }

@@ -55,33 +55,37 @@ export async function* decodeRow(run: RowRun): AsyncGenerator<GenerationStep> {
   const candidates = createCandidates(model.config.vocabSize);
   const text = tokenizer ? new TextTracker(tokenizer, o) : undefined;
 
-  for (let generated = 1; ; generated++) {
-    throwIfAborted(o.signal);
-    loadScores(candidates, logits);
-    sampler.apply(candidates);
-    if (candidates.selected < 0) throw new LoomError("the sampler chain ended without choosing a token");
-    const token = candidates.ids[candidates.selected];
-    sampler.accept(token);
-    // The log-probability costs an exp per vocabulary entry: computed when someone reads it.
-    const stepLogits = logits;
-    let logprob: number | undefined;
-    const lazy = { get logprob(): number { return (logprob ??= logSoftmaxAt(stepLogits, token)); } };
+  try {
+    for (let generated = 1; ; generated++) {
+      throwIfAborted(o.signal);
+      loadScores(candidates, logits);
+      sampler.apply(candidates);
+      if (candidates.selected < 0) throw new LoomError("the sampler chain ended without choosing a token");
+      const token = candidates.ids[candidates.selected];
+      sampler.accept(token);
+      // The log-probability costs an exp per vocabulary entry: computed when someone reads it.
+      const stepLogits = logits;
+      let logprob: number | undefined;
+      const lazy = { get logprob(): number { return (logprob ??= logSoftmaxAt(stepLogits, token)); } };
 
-    const { delta, stopped } = text ? text.push(token) : { delta: "", stopped: false };
-    const finishReason: FinishReason | undefined = eos.has(token)
-      ? "eos"
-      : stopped
-        ? "stop"
-        : generated >= run.maxNewTokens
-          ? "length"
-          : undefined;
-    if (finishReason) {
-      yield withLogprob({ token, text: text ? text.finish(delta, stopped) : "", finishReason }, lazy);
-      return;
+      const { delta, stopped } = text ? text.push(token) : { delta: "", stopped: false };
+      const finishReason: FinishReason | undefined = eos.has(token)
+        ? "eos"
+        : stopped
+          ? "stop"
+          : generated >= run.maxNewTokens
+            ? "length"
+            : undefined;
+      if (finishReason) {
+        yield withLogprob({ token, text: text ? text.finish(delta, stopped) : "", finishReason }, lazy);
+        return;
+      }
+      yield withLogprob({ token, text: delta }, lazy);
+      throwIfAborted(o.signal); // the consumer may have aborted while holding this step
+      logits = await forwardOne(model, token, cache);
     }
-    yield withLogprob({ token, text: delta }, lazy);
-    throwIfAborted(o.signal); // the consumer may have aborted while holding this step
-    logits = await forwardOne(model, token, cache);
+  } finally {
+    cache.release?.(); // this row owns its cache (copies of one prompt each get their own)
   }
 }
 

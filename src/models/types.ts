@@ -28,6 +28,12 @@ export interface KVCache {
   clone(): KVCache;
   /** Forget every position at or after `length`. */
   truncate(length: number): void;
+  /**
+   * Hands the cache's memory back now instead of when it is garbage-collected (a WebAssembly
+   * model keeps keys and values in its runtime's memory, which the collector does not see filling
+   * up). The cache must not be used afterwards. Optional: caches in ordinary arrays need not.
+   */
+  release?(): void;
 }
 
 /** Called with named activations so a layer can be compared with a reference dump. */

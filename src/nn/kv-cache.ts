@@ -88,6 +88,18 @@ export class DenseKVCache {
     return copy;
   }
 
+  /** Hands the keys and values back to their memory; the cache is empty and unusable after. */
+  release(): void {
+    for (let l = 0; l < this.nLayers; l++) {
+      releaseOwned(this.memory, this.keyData[l]);
+      releaseOwned(this.memory, this.valueData[l]);
+      this.keyData[l] = new Float32Array(0);
+      this.valueData[l] = new Float32Array(0);
+    }
+    this.capacity = 0;
+    this.stored = 0;
+  }
+
   truncate(length: number): void {
     if (!Number.isInteger(length) || length < 0) throw new LoomError(`cannot truncate a KV cache to ${length}`);
     this.stored = Math.min(this.stored, length);

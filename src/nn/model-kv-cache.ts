@@ -136,6 +136,12 @@ export class ModelKVCache {
     return copy;
   }
 
+  /** Hands every layer's keys and values back to their memory (see KVCache.release). */
+  release(): void {
+    for (const s of this.stores) s.release();
+    this.stored = 0;
+  }
+
   /**
    * Forgets every position at or after `length`. A ring can only go back as far as it still holds
    * the window before `length`; checked for every layer before anything changes.

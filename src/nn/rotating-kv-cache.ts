@@ -134,6 +134,17 @@ export class RotatingKVCache {
     return copy;
   }
 
+  /** Hands the ring back to its memory; the cache is empty and unusable after. */
+  release(): void {
+    for (let l = 0; l < this.nLayers; l++) {
+      releaseOwned(this.memory, this.keyData[l]);
+      releaseOwned(this.memory, this.valueData[l]);
+      this.keyData[l] = new Float32Array(0);
+      this.valueData[l] = new Float32Array(0);
+    }
+    this.slots = this.stored = this.reserved = this.oldest = 0;
+  }
+
   /**
    * Forgets every position at or after `length`. Later queries at `length`.. need the window − 1
    * positions before it, so those must not have been overwritten yet.
