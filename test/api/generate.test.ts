@@ -3,6 +3,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { AutoModelForCausalLM, AutoTokenizer, LoomError, generate as generateWith, loadCausalLM } from "../../src/index.js";
 import { apiFixtures, argmaxDecode, EOS, GENERATION_CONFIG } from "./fixtures.js";
 
@@ -147,4 +148,13 @@ test("bad options get HF's errors as LoomErrors", async () => {
   await assert.rejects(async () => {
     for await (const step of model.stream(ids, { numBeams: 2 })) void step;
   }, LoomError);
+});
+
+test("the built CLI is executable, so `npx loom` (the package's bin) runs after any build", () => {
+  // npm marks a package's bin executable only when it installs it; `npm run build` does it too,
+  // so rebuilding dist (as `npm test` does) keeps `npx loom …` working.
+  const mode = statSync("dist/src/cli/main.js").mode;
+  assert.notEqual(mode & 0o111, 0, `dist/src/cli/main.js has mode ${mode.toString(8)}`);
+  const run = spawnSync("dist/src/cli/main.js", ["--help"], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
 });
