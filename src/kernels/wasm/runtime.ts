@@ -24,7 +24,7 @@ const ALIGN = 64;
 /** Chunks per thread in a pooled matmul: enough that a late thread's share is picked up by the others. */
 const CHUNKS_PER_THREAD = 8;
 /** The same for quantized weights (see matmulMany). */
-const QUANTIZED_CHUNKS_PER_THREAD = 2;
+const QUANTIZED_CHUNKS_PER_THREAD = 4;
 
 /** Values `encode` takes per call (a multiple of 32): 1 MiB of f32. */
 const ENCODE_CHUNK = 1 << 18;
@@ -240,11 +240,10 @@ export class WasmRuntime {
       job[Job.x] = xOffset;
     }
 
-    // A few chunks per thread (whole quads of rows), so a thread that starts late or runs slower
-    // takes fewer. Quantized products take bigger ones: their decode kernel reads two rows half a
-    // chunk apart, which streams better the further apart they are (measured: 2 chunks per thread
-    // decode GPT-2 and SmolLM2 Q8_0 7–10% faster than 8), while f32 rows need the finer balance
-    // (the worker thread ends up with ~40% of the chunks there).
+    // A few chunks per thread, guided (big first; assembly/index.ts), so a thread that starts late
+    // or runs slower takes fewer. Quantized decode pairs rows half the matrix apart whatever the
+    // chunk, and does best with 4 chunks per thread; f32 with 8 (one vCPU here runs an f32 job
+    // ~1.5× slower than the other, so finer balance wins).
     const perThread = quantized ? QUANTIZED_CHUNKS_PER_THREAD : CHUNKS_PER_THREAD;
     this.chunks = Math.max(1, Math.min(threads * perThread, Math.ceil(totalRows / 4), MAX_CHUNKS));
     const pooled = threads > 1 && this.pool !== undefined && this.pool.run(this.chunks, this.runChunk);

@@ -3,7 +3,7 @@
 // memory, so the main thread and every worker run the same `runPart` on their share of the rows.
 
 import { matmulF32, matmulF16, matmulBF16 } from "./dense";
-import { matmulQuantized, KIND_Q8_0 } from "./quantized";
+import { matmulQuantized, decodePairs, KIND_Q8_0, KIND_Q4_0 } from "./quantized";
 import { min32 } from "./common";
 import { flashAttention, QUERY_BLOCK } from "./attention";
 
@@ -53,42 +53,49 @@ export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
     runAttention(job + JOB_ATTENTION, part, parts, slot);
     return;
   }
+  // Work units: quads of rows, or for Q8_0/Q4_0 decode pairs of rows half the matrix apart (so
+  // the pairs stay far apart however small a chunk is). Chunks are guided: big ones first, and
+  // the last, small ones even out the finish (one vCPU here runs a job ~1.5× slower than the other).
+  const kind = load<i32>(job + JOB_KIND);
+  const pairs = (kind == KIND_Q8_0 || kind == KIND_Q4_0) && load<i32>(job + JOB_N) < 4;
   const segments = load<i32>(job + JOB_SEGMENTS);
-  if (segments == 0) {
-    const rows = load<i32>(job + JOB_ROWS);
-    const quads = (rows + 3) >> 2;
-    const guided = load<i32>(job + JOB_KIND) < KIND_Q8_0;
-    const r0 = min32(rows, splitAt(quads, part, parts, guided) << 2);
-    const r1 = min32(rows, splitAt(quads, part + 1, parts, guided) << 2);
-    runRows(job, load<usize>(job + JOB_W), load<usize>(job + JOB_OUT), rows, r0, r1, slot);
-    return;
-  }
+  const count = segments == 0 ? 1 : min32(segments, MAX_SEGMENTS);
   let total = 0;
-  for (let s = 0; s < min32(segments, MAX_SEGMENTS); s++) total += (load<i32>(job + JOB_SEGMENT + s * 12 + 8) + 3) >> 2;
-  const guided = load<i32>(job + JOB_KIND) < KIND_Q8_0;
-  const q0 = splitAt(total, part, parts, guided);
-  const q1 = splitAt(total, part + 1, parts, guided);
+  for (let s = 0; s < count; s++) total += unitsOf(segmentRows(job, s, segments), pairs);
+  const u0 = splitAt(total, part, parts), u1 = splitAt(total, part + 1, parts);
   let base = 0;
-  for (let s = 0; s < min32(segments, MAX_SEGMENTS); s++) {
-    const segment = job + JOB_SEGMENT + <usize>(s * 12);
-    const rows = load<i32>(segment, 8);
-    const quads = (rows + 3) >> 2;
-    const lo = max(q0, base) - base, hi = min32(q1, base + quads) - base;
-    if (lo < hi) runRows(job, load<usize>(segment), load<usize>(segment, 4), rows, lo << 2, min32(rows, hi << 2), slot);
-    base += quads;
+  for (let s = 0; s < count; s++) {
+    const rows = segmentRows(job, s, segments);
+    const units = unitsOf(rows, pairs);
+    const lo = max(u0, base) - base, hi = min32(u1, base + units) - base;
+    base += units;
+    if (lo >= hi) continue;
+    const w = segments == 0 ? load<usize>(job + JOB_W) : load<usize>(job + JOB_SEGMENT + <usize>(s * 12));
+    const out = segments == 0 ? load<usize>(job + JOB_OUT) : load<usize>(job + JOB_SEGMENT + <usize>(s * 12), 4);
+    if (pairs) {
+      const bytes = load<i32>(job + JOB_SCRATCH_BYTES);
+      const scratch = load<usize>(job + JOB_SCRATCH) + <usize>slot * <usize>bytes;
+      decodePairs(kind, w, load<usize>(job + JOB_X), load<usize>(job + JOB_XD), out, rows, load<i32>(job + JOB_COLS), load<i32>(job + JOB_N), lo, hi, scratch);
+    } else {
+      runRows(job, w, out, rows, lo << 2, min32(rows, hi << 2), slot);
+    }
   }
 }
 
-/**
- * Where chunk `part` of `parts` starts, in units of `total`. Even chunks, or `guided` ones that
- * shrink as the job goes on (chunk c ends at 1 − (1 − (c+1)/parts)² of the way): the threads
- * start with big chunks and the last, small ones even out the finish. Dense products take guided
- * chunks (one vCPU here runs an f32 job ~1.5× slower than the other: waiting on it fell from ~2 to
- * ~0.6 ms per GPT-2 F32 token, ~3% faster); quantized ones even chunks, whose row pairs (half a chunk apart) must
- * stay far apart.
- */
-function splitAt(total: i32, part: i32, parts: i32, guided: bool): i32 {
-  if (!guided) return <i32>(<i64>total * part / parts);
+/** Rows of segment s (the single matrix when the job has no segments). */
+@inline
+function segmentRows(job: usize, s: i32, segments: i32): i32 {
+  return segments == 0 ? load<i32>(job + JOB_ROWS) : load<i32>(job + JOB_SEGMENT + <usize>(s * 12), 8);
+}
+
+/** Work units of a matrix of `rows`: pairs (and the odd last row) or quads. */
+@inline
+function unitsOf(rows: i32, pairs: bool): i32 {
+  return pairs ? (rows + 1) >> 1 : (rows + 3) >> 2;
+}
+
+/** Where chunk `part` of `parts` starts, in units of `total`: chunk c ends at 1 − (1 − (c+1)/parts)² of the way. */
+function splitAt(total: i32, part: i32, parts: i32): i32 {
   const left = <i64>(parts - part);
   return total - <i32>(<i64>total * left * left / (<i64>parts * <i64>parts));
 }

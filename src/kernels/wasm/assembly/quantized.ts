@@ -216,6 +216,43 @@ export function matmulQuantized(
 }
 
 /**
+ * Q8_0 / Q4_0, fewer than 4 tokens, over the whole matrix's pairs: pair i is row i with row
+ * i + ⌊rows/2⌋ (half the matrix apart, whatever share of it this call takes); pairs [i0, i1), and
+ * the odd last row when i1 passes ⌊rows/2⌋. Each row takes the same steps as in decodeBlocks32.
+ */
+export function decodePairs(
+  kind: i32, w: usize, xq: usize, xd: usize, out: usize, rows: i32, cols: i32, n: i32, i0: i32, i1: i32, scratch: usize,
+): void {
+  const blocks = cols >> 5;
+  const rowBytes = <usize>(blocks * blockBytes(kind));
+  xQ = xq; xD = xd;
+  qStride = <usize>cols << 1;
+  dStride = <usize>blocks << 2;
+  const outStride = <usize>rows << 2;
+  const half = rows >> 1;
+  const apart = <usize>half * rowBytes;
+  for (let r = i0; r < min32(i1, half); r++) {
+    const row = w + <usize>r * rowBytes;
+    for (let t = 0; t < n; t++) {
+      const o = out + <usize>t * outStride + (<usize>r << 2);
+      const o2 = o + (<usize>half << 2);
+      if (kind == KIND_Q8_0) rowPairQ8_0(row, apart, qAt(t), dAt(t), blocks, scratch, o, o2);
+      else rowPairQ4_0(row, apart, qAt(t), dAt(t), blocks, scratch, o, o2);
+    }
+  }
+  if (i1 > half && (rows & 1) != 0) {
+    const r = rows - 1;
+    const row = w + <usize>r * rowBytes;
+    for (let t = 0; t < n; t++) {
+      const value = kind == KIND_Q8_0
+        ? rowSingleQ8_0(row, qAt(t), dAt(t), blocks, scratch)
+        : rowSingleQ4_0(row, qAt(t), dAt(t), blocks, scratch);
+      store<f32>(out + <usize>t * outStride + (<usize>r << 2), value);
+    }
+  }
+}
+
+/**
  * Q8_0 / Q4_0, fewer than 4 tokens: rows two at a time, row r0 + i with row r0 + half + i (see
  * rowPair: neighbouring rows read side by side are slow), each pair dotted with every token while
  * it is in L1. `scratch`: at least 32 bytes (the kernels' fence stores).
