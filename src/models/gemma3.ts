@@ -29,6 +29,7 @@ import { GeGLUMLP } from "../nn/mlp.js";
 import { ModelKVCache } from "../nn/model-kv-cache.js";
 import { RMSNorm } from "../nn/norms.js";
 import type { Ops } from "../nn/ops.js";
+import { Activations } from "./activations.js";
 import { RotaryEmbedding } from "../nn/rope.js";
 import { ropeScalingFromGGUF, ropeScalingFromHF, type RopeScaling } from "../nn/rope-scaling.js";
 import type { WeightSource } from "../weights/source.js";
@@ -299,12 +300,7 @@ export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: 
 }
 
 class Gemma3Model implements CausalLM {
-  private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
-  private x: Float32Array = new Float32Array(0); // (n, nEmbd) residual stream
-  private xb: Float32Array = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
-  private xb2: Float32Array = new Float32Array(0); // (n, nEmbd) output of a sublayer
-  private h1: Float32Array = new Float32Array(0); // (n, nFF) gate, then gelu(gate)·up
-  private h2: Float32Array = new Float32Array(0); // (n, nFF) up
+  private readonly activations: Activations;
   private readonly attnScratch: AttentionScratch;
   private readonly windows: (number | undefined)[];
   /** √nEmbd as an f32, as HF's embed_scale and llama.cpp's sqrtf. */
@@ -320,6 +316,7 @@ class Gemma3Model implements CausalLM {
     private readonly ops: Ops,
   ) {
     this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim }, undefined, ops);
+    this.activations = new Activations(ops, config.hiddenSize, config.intermediateSize, true);
     this.windows = layerWindows(config.layerTypes, config.slidingWindow);
     this.embedScale = Math.fround(Math.sqrt(config.hiddenSize));
   }
@@ -345,8 +342,7 @@ class Gemma3Model implements CausalLM {
     const { hiddenSize: d, vocabSize, finalSoftCap } = this.config;
     const n = tokens.length;
     const rows = logits.length / vocabSize; // tokens whose logits are wanted (the last ones)
-    this.ensureBuffers(n);
-    const { x, xb, xb2, h1, h2 } = this;
+    const { x, xb, xb2, h1, h2 } = this.activations.ensure(n);
 
     this.embedding.forward(x, tokens); // (n, nEmbd)
     for (let i = 0; i < n * d; i++) x[i] *= this.embedScale;
@@ -373,22 +369,5 @@ class Gemma3Model implements CausalLM {
     if (finalSoftCap !== undefined) {
       for (let i = 0; i < logits.length; i++) logits[i] = finalSoftCap * Math.tanh(logits[i] / finalSoftCap);
     }
-  }
-
-  private ensureBuffers(n: number): void {
-    const c = this.config;
-    if (n <= this.capacity) return;
-    this.capacity = n;
-    this.x = this.regrow(this.x, n * c.hiddenSize);
-    this.xb = this.regrow(this.xb, n * c.hiddenSize);
-    this.xb2 = this.regrow(this.xb2, n * c.hiddenSize);
-    this.h1 = this.regrow(this.h1, n * c.intermediateSize);
-    this.h2 = this.regrow(this.h2, n * c.intermediateSize);
-  }
-
-  /** A buffer of `length` floats in the ops' memory, replacing `old`. */
-  private regrow(old: Float32Array, length: number): Float32Array {
-    this.ops.release(old);
-    return this.ops.floats(length);
   }
 }

@@ -14,6 +14,7 @@ import type { Matrix } from "../nn/matrix.js";
 import { GeluMLP } from "../nn/mlp.js";
 import { LayerNorm } from "../nn/norms.js";
 import type { Ops } from "../nn/ops.js";
+import { Activations } from "./activations.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
 import { checkForward, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
@@ -172,11 +173,7 @@ export function buildGPT2(config: GPT2Config, source: WeightSource, layout: "hf"
 }
 
 class GPT2Model implements CausalLM {
-  private capacity = 0; // rows the buffers below hold (at most one prefill chunk)
-  private x: Float32Array = new Float32Array(0); // (n, nEmbd) residual stream
-  private xb: Float32Array = new Float32Array(0); // (n, nEmbd) normalized input of a sublayer
-  private xb2: Float32Array = new Float32Array(0); // (n, nEmbd) output of a sublayer
-  private h: Float32Array = new Float32Array(0); // (n, nFF) MLP hidden
+  private readonly activations: Activations;
   private readonly attnScratch: AttentionScratch;
 
   constructor(
@@ -189,6 +186,7 @@ class GPT2Model implements CausalLM {
     private readonly ops: Ops,
   ) {
     this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numHeads, headDim: config.headDim }, undefined, ops);
+    this.activations = new Activations(ops, config.hiddenSize, config.intermediateSize, false);
   }
 
   createCache(): ModelKVCache {
@@ -209,8 +207,7 @@ class GPT2Model implements CausalLM {
     const { hiddenSize: d, vocabSize } = this.config;
     const n = tokens.length;
     const rows = logits.length / vocabSize; // tokens whose logits are wanted (the last ones)
-    this.ensureBuffers(n);
-    const { x, xb, xb2, h } = this;
+    const { x, xb, xb2, h1: h } = this.activations.ensure(n);
 
     // x (n, nEmbd) = wte[token] + wpe[position]
     for (let t = 0; t < n; t++) {
@@ -237,21 +234,5 @@ class GPT2Model implements CausalLM {
     this.lnF.forward(xb, x.subarray((n - rows) * d, n * d), rows); // (rows, nEmbd)
     trace?.("result_norm", -1, xb.subarray(0, rows * d));
     this.head.matmul(logits, xb, rows); // (rows, vocab)
-  }
-
-  private ensureBuffers(n: number): void {
-    const { hiddenSize: d, intermediateSize: ff } = this.config;
-    if (n <= this.capacity) return;
-    this.capacity = n;
-    this.x = this.regrow(this.x, n * d);
-    this.xb = this.regrow(this.xb, n * d);
-    this.xb2 = this.regrow(this.xb2, n * d);
-    this.h = this.regrow(this.h, n * ff);
-  }
-
-  /** A buffer of `length` floats in the ops' memory, replacing `old`. */
-  private regrow(old: Float32Array, length: number): Float32Array {
-    this.ops.release(old);
-    return this.ops.floats(length);
   }
 }

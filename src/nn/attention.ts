@@ -3,7 +3,7 @@ import { createFlashScratch, flashAttention, type FlashAttentionDims, type Flash
 import type { AttentionSpan } from "./attention-mask.js";
 import { forwardTogether, type Linear } from "./linear.js";
 import type { Norm } from "./norms.js";
-import { JS_OPS, type Ops } from "./ops.js";
+import { JS_OPS, regrow, type Ops } from "./ops.js";
 import type { RotaryEmbedding } from "./rope.js";
 
 export interface AttentionShape {
@@ -65,16 +65,16 @@ export class AttentionScratch {
     const { nHeads, nKVHeads, headDim } = this.shape;
     const qDim = nHeads * headDim, kvDim = nKVHeads * headDim;
     this.rows = rows;
-    this.q = this.regrow(this.q, rows * qDim);
-    this.k = this.regrow(this.k, rows * kvDim);
-    this.v = this.regrow(this.v, rows * kvDim);
-    this.context = this.regrow(this.context, rows * qDim);
-    if (this.qkv.length > 0) this.qkv = this.regrow(this.qkv, rows * (qDim + 2 * kvDim));
+    this.q = regrow(this.ops, this.q, rows * qDim);
+    this.k = regrow(this.ops, this.k, rows * kvDim);
+    this.v = regrow(this.ops, this.v, rows * kvDim);
+    this.context = regrow(this.ops, this.context, rows * qDim);
+    if (this.qkv.length > 0) this.qkv = regrow(this.ops, this.qkv, rows * (qDim + 2 * kvDim));
   }
 
   /** The fused projection's output buffer, (rows, width). */
   fused(width: number): Float32Array {
-    if (this.qkv.length < this.rows * width) this.qkv = this.regrow(this.qkv, this.rows * width);
+    if (this.qkv.length < this.rows * width) this.qkv = regrow(this.ops, this.qkv, this.rows * width);
     return this.qkv;
   }
 
@@ -82,11 +82,6 @@ export class AttentionScratch {
   attend(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, dims: FlashAttentionDims): void {
     if (this.ops.kind === "js") flashAttention(out, q, kCache, vCache, dims, this.flash);
     else this.ops.attention(out, q, kCache, vCache, dims);
-  }
-
-  private regrow(old: Float32Array, length: number): Float32Array {
-    this.ops.release(old);
-    return this.ops.floats(length);
   }
 }
 

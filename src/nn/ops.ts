@@ -115,6 +115,12 @@ class WasmOpsAdapter implements Ops {
 
 export const JS_OPS: Ops = new JsOps();
 
+/** A buffer of `length` floats in the ops' memory that replaces `old` (handed back). */
+export function regrow(ops: Ops, old: Float32Array, length: number): Float32Array {
+  ops.release(old);
+  return ops.floats(length);
+}
+
 /** The ops of a runtime (one per runtime, so buffers and scratch are shared by its model). */
 const perRuntime = new WeakMap<WasmRuntime, Ops>();
 
