@@ -498,7 +498,13 @@ test("attention spread over worker threads gives the same bits as one thread, pr
   try {
     await pooled.ready();
     const random = seeded(33);
-    const cases = [...ATTENTION_CASES, { name: "long GQA prefill", dims: { nQ: 70, startPos: 9, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } }];
+    const cases = [
+      ...ATTENTION_CASES,
+      { name: "long GQA prefill", dims: { nQ: 70, startPos: 9, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } },
+      // Decode splits query heads between the threads, cutting through KV groups (9 heads / 3).
+      { name: "GQA decode", dims: { nQ: 1, startPos: 150, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } },
+      { name: "GQA decode, ring and window", dims: { nQ: 1, startPos: 150, nHeads: 6, nKVHeads: 2, headDim: 64, scale: 1 / 8, window: 40, ringSlots: 48 } },
+    ];
     for (const c of cases) {
       const { q, k, v } = attentionInputs(random, c);
       const want = wasmAttention(new WasmOps(single), single, q, k, v, c.dims);

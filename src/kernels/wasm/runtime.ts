@@ -284,11 +284,11 @@ export class WasmRuntime {
     words[a + 12] = job.window;
     floats[a + 13] = job.softCap;
     words[a + 14] = job.ringSlots;
-    // Decode (one query tile): a run of heads per chunk, so each thread reads a key block once for
-    // all of its heads. Prefill: (head, tile) units, a few chunks per thread.
-    const tiles = Math.ceil(job.nQ / ATTENTION_QUERY_BLOCK);
-    const perThread = tiles === 1 ? ATTENTION_DECODE_CHUNKS : CHUNKS_PER_THREAD;
-    this.chunks = Math.max(1, Math.min(job.nKVHeads * tiles, this.threads * perThread, MAX_CHUNKS));
+    // Decode: a run of query heads per chunk (GQA groups may be split), so each thread reads a key
+    // block once for all of its heads. Prefill: (KV head, query tile) units, a few chunks per thread.
+    const units = job.nQ === 1 ? job.nHeads : job.nKVHeads * Math.ceil(job.nQ / ATTENTION_QUERY_BLOCK);
+    const perThread = job.nQ === 1 ? ATTENTION_DECODE_CHUNKS : CHUNKS_PER_THREAD;
+    this.chunks = Math.max(1, Math.min(units, this.threads * perThread, MAX_CHUNKS));
     return this.pool.run(this.chunks, this.runChunk);
   }
 

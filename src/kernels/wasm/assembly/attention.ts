@@ -81,7 +81,7 @@ export function flashAttention(
           if (lo < hi) {
             decodeBlock(
               q, k, v, keys + (<usize>(lo - k0) << 2), hi - lo, probs, acc, rowMax, rowSum,
-              h0, h1, group, headDim, scale, softCap,
+              h0 * group, rows, group, headDim, scale, softCap,
             );
           }
           continue;
@@ -111,6 +111,50 @@ export function flashAttention(
           scaleRow(o, acc + <usize>r * headBytes, <f32>1 / load<f32>(rowSum + (<usize>r << 2)), headDim);
         }
       }
+    }
+  }
+}
+
+/**
+ * Decode (one query position) for query heads [qa, qb) only — a run that may cut through a KV
+ * head's group, so two threads can share a GQA model's few KV heads evenly. Each row takes the
+ * steps it takes in flashAttention, so it comes out bit-identical.
+ */
+export function flashDecode(
+  out: usize, q: usize, k: usize, v: usize, scratch: usize,
+  startPos: i32, nHeads: i32, nKVHeads: i32, headDim: i32,
+  scale: f32, window: i32, softCap: f32, ringSlots: i32, qa: i32, qb: i32,
+): void {
+  const group = nHeads / nKVHeads;
+  const headBytes = <usize>headDim << 2;
+  const kvRowBytes = <usize>nKVHeads * headBytes;
+  const maxRows = QUERY_BLOCK * group;
+  const keys = scratch;
+  const probs = keys + (<usize>KEY_BLOCK << 2);
+  const rowMax = probs + (<usize>(maxRows * PROBS_STRIDE) << 2);
+  const rowSum = rowMax + (<usize>maxRows << 2);
+  const acc = rowSum + (<usize>maxRows << 2);
+  for (let h = qa; h < qb; h += maxRows) {
+    const rows = min(qb - h, maxRows);
+    for (let r = 0; r < rows; r++) {
+      store<f32>(rowMax + (<usize>r << 2), -Infinity);
+      store<f32>(rowSum + (<usize>r << 2), 0);
+    }
+    memory.fill(acc, 0, <usize>rows * headBytes);
+    const keysFirst = window == 0 ? 0 : max(0, startPos - window + 1);
+    const keysEnd = startPos + 1;
+    for (let k0 = keysFirst - keysFirst % KEY_BLOCK; k0 < keysEnd; k0 += KEY_BLOCK) {
+      const k1 = min(keysEnd, k0 + KEY_BLOCK);
+      let slot = ringSlots == 0 ? k0 : k0 % ringSlots;
+      for (let j = k0; j < k1; j++) {
+        store<u32>(keys + (<usize>(j - k0) << 2), <u32>(<usize>slot * kvRowBytes));
+        if (++slot == ringSlots) slot = 0;
+      }
+      const lo = window == 0 ? k0 : max(k0, startPos - window + 1);
+      if (lo < k1) decodeBlock(q, k, v, keys + (<usize>(lo - k0) << 2), k1 - lo, probs, acc, rowMax, rowSum, h, rows, group, headDim, scale, softCap);
+    }
+    for (let r = 0; r < rows; r++) {
+      scaleRow(out + <usize>(h + r) * headBytes, acc + <usize>r * headBytes, <f32>1 / load<f32>(rowSum + (<usize>r << 2)), headDim);
     }
   }
 }
@@ -178,8 +222,8 @@ function softmaxBlock(probs: usize, count: i32, blockMax: f32, acc: usize, maxAt
 }
 
 /**
- * attendBlock for the rows of one query position (decode): query heads of KV heads [h0, h1), row
- * r = (g − h0)·group + i for head g·group + i. Each row takes exactly attendBlock's steps — the same
+ * attendBlock for the rows of one query position (decode): query heads qa .. qa + rows − 1, row r
+ * for head qa + r (of KV head (qa + r) / group). Each row takes exactly attendBlock's steps — the same
  * 4-key score groups, 8-key value groups and tails, in the same order — but the loops over keys are
  * outside the loops over rows, so K and V are read key row after key row (all heads of a position
  * are adjacent) instead of one head's slice of every row per pass.
@@ -187,17 +231,16 @@ function softmaxBlock(probs: usize, count: i32, blockMax: f32, acc: usize, maxAt
 @inline
 function decodeBlock(
   q: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize, acc: usize, rowMax: usize, rowSum: usize,
-  h0: i32, h1: i32, group: i32, headDim: i32, scale: f32, softCap: f32,
+  qa: i32, rows: i32, group: i32, headDim: i32, scale: f32, softCap: f32,
 ): void {
   const headBytes = <usize>headDim << 2;
-  const rows = (h1 - h0) * group;
   // Scores, four keys at a time for every row; each row's block max (max is exact: any order).
   for (let r = 0; r < rows; r++) store<f32>(probs + (<usize>(r * PROBS_STRIDE) << 2), -Infinity, (KEY_BLOCK + 8) << 2);
   for (let j = 0; j < count; j += 4) {
     const n = min(4, count - j);
     for (let r = 0; r < rows; r++) {
-      const g = h0 + r / group;
-      const qRow = q + <usize>(g * group + r % group) * headBytes;
+      const g = (qa + r) / group;
+      const qRow = q + <usize>(qa + r) * headBytes;
       const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
       const m = scoreKeys(qRow, k + <usize>g * headBytes, keys + (<usize>j << 2), n, rowProbs + (<usize>j << 2), headDim, scale);
       const at = rowProbs + (<usize>(KEY_BLOCK + 8) << 2); // the row's running block max, in its padding
@@ -213,14 +256,14 @@ function decodeBlock(
   const whole = count & ~7;
   for (let j = 0; j < whole; j += 8) {
     for (let r = 0; r < rows; r++) {
-      const g = h0 + r / group;
+      const g = (qa + r) / group;
       const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
       accumulateValues(v + <usize>g * headBytes, keys + (<usize>j << 2), 8, rowProbs + (<usize>j << 2), acc + <usize>r * headBytes, headDim);
     }
   }
   if (whole < count) {
     for (let r = 0; r < rows; r++) {
-      const g = h0 + r / group;
+      const g = (qa + r) / group;
       const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
       accumulateValues(v + <usize>g * headBytes, keys + (<usize>whole << 2), count - whole, rowProbs + (<usize>whole << 2), acc + <usize>r * headBytes, headDim);
     }

@@ -5,7 +5,7 @@
 import { matmulF32, matmulF16, matmulBF16 } from "./dense";
 import { matmulQuantized, decodePairs, KIND_Q8_0, KIND_Q4_0 } from "./quantized";
 import { min32 } from "./common";
-import { flashAttention, QUERY_BLOCK } from "./attention";
+import { flashAttention, flashDecode, QUERY_BLOCK } from "./attention";
 
 export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
 export { f32ToF16, hasNonFiniteF16 } from "./half";
@@ -130,14 +130,16 @@ function runAttention(a: usize, part: i32, parts: i32, slot: i32): void {
   const nQ = load<i32>(a, 24), startPos = load<i32>(a, 28);
   const nHeads = load<i32>(a, 32), nKVHeads = load<i32>(a, 36), headDim = load<i32>(a, 40);
   const scale = load<f32>(a, 44), window = load<i32>(a, 48), softCap = load<f32>(a, 52), ringSlots = load<i32>(a, 56);
+  if (nQ == 1) {
+    // Decode: a run of query heads per chunk (it may split a KV head's group), one call, so each
+    // key block is read once for all of them.
+    const h0 = <i32>(<i64>nHeads * part / parts), h1 = <i32>(<i64>nHeads * (part + 1) / parts);
+    if (h0 < h1) flashDecode(out, q, k, v, scratch, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, h0, h1);
+    return;
+  }
   const tiles = (nQ + QUERY_BLOCK - 1) / QUERY_BLOCK;
   const units = nKVHeads * tiles;
   const u0 = <i32>(<i64>units * part / parts), u1 = <i32>(<i64>units * (part + 1) / parts);
-  if (tiles == 1) {
-    // Decode: one call over a run of heads, so each key block is read once for all of them.
-    if (u0 < u1) flashAttention(out, q, k, v, scratch, nQ, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, u0, u1);
-    return;
-  }
   const rowBytes = <usize>(nHeads * headDim) << 2;
   for (let u = u0; u < u1; u++) {
     const g = u % nKVHeads, t0 = (u / nKVHeads) * QUERY_BLOCK;
