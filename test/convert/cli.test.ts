@@ -2,11 +2,12 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { convertCommand } from "../../src/cli/convert.js";
+import { exportGPT2Onnx } from "../../src/convert/onnx/index.js";
 import { openGGUF } from "../../src/weights/gguf.js";
 import { TINY, writeTinyHF } from "./tiny.js";
 
@@ -48,4 +49,21 @@ test("loom convert requantizes a GGUF, and rejects bad arguments with a message 
   const run = spawnSync(process.execPath, [loomBin, "convert", "--bogus"], { encoding: "utf8" });
   assert.equal(run.status, 1);
   assert.match(run.stderr, /loom: .*bogus/);
+});
+
+test("loom convert --out FILE.onnx writes GPT-2 as ONNX (f32 or int8) and refuses other types and models", async () => {
+  const gpt2 = writeTinyHF(join(root, "tiny-gpt2"), TINY.gpt2);
+  const f32 = join(root, "tiny.onnx"), int8 = join(root, "tiny-int8.onnx");
+  const run = spawnSync(process.execPath, [loomBin, "convert", "--model", gpt2, "--out", f32], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /wrote .*tiny\.onnx \(gpt2 ONNX, f32, \d+ nodes/);
+  // The same bytes the exporter (tested against onnxruntime in onnx.test.ts) writes for this folder.
+  const direct = join(root, "direct.onnx");
+  exportGPT2Onnx(gpt2, direct);
+  assert.deepEqual(readFileSync(f32), readFileSync(direct));
+  assert.equal(await convertCommand(["--model", gpt2, "--out", int8, "--dtype", "int8", "--quiet"]), 0);
+  assert.ok(statSync(int8).size < statSync(f32).size, "int8 weights make a smaller file");
+  await assert.rejects(convertCommand(["--model", gpt2, "--out", join(root, "x.onnx"), "--dtype", "q8_0", "--quiet"]), /f32 or int8/);
+  await assert.rejects(convertCommand(["--model", hf, "--out", join(root, "y.onnx"), "--quiet"]), /gpt2/);
+  assert.equal(existsSync(join(root, "x.onnx")) || existsSync(join(root, "y.onnx")), false);
 });
