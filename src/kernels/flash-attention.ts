@@ -248,15 +248,34 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, len: numb
 function checkDims(
   out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, d: FlashAttentionDims, s: FlashScratch,
 ): void {
-  const where = `flashAttention(nQ=${d.nQ}, startPos=${d.startPos}, nHeads=${d.nHeads}, nKVHeads=${d.nKVHeads}, headDim=${d.headDim})`;
+  const where = checkAttentionCall(out, q, k, v, d, "flashAttention").where;
+  const group = d.nHeads / d.nKVHeads;
+  if (s.headDim !== d.headDim || s.tiles.queryBlock * group > s.maxRows) {
+    throw new LoomError(`${where}: scratch was made for headDim ${s.headDim} and ${s.maxRows} rows per tile, `
+      + `this call needs headDim ${d.headDim} and ${s.tiles.queryBlock * group}`);
+  }
+}
+
+/**
+ * The checks every attention kernel makes before it reads memory (this one and the WebAssembly
+ * one): sizes, masks, and that q, out and the K/V rows the mask reaches are all there. Returns the
+ * K/V rows the call reads, and the call's description for further messages.
+ */
+export function checkAttentionCall(
+  out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, d: FlashAttentionDims, kernel: string,
+): { rowsNeeded: number; where: string } {
+  const where = `${kernel}(nQ=${d.nQ}, startPos=${d.startPos}, nHeads=${d.nHeads}, nKVHeads=${d.nKVHeads}, headDim=${d.headDim})`;
   const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
   if (!positiveInt(d.nQ) || !positiveInt(d.nHeads) || !positiveInt(d.nKVHeads) || !positiveInt(d.headDim)
     || !Number.isInteger(d.startPos) || d.startPos < 0) {
     throw new LoomError(`${where}: sizes must be positive integers and startPos a non-negative integer`);
   }
   if (d.nHeads % d.nKVHeads !== 0) throw new LoomError(`${where}: ${d.nHeads} query heads cannot share ${d.nKVHeads} K/V heads`);
+  if (!Number.isFinite(d.scale)) throw new LoomError(`${where}: scale must be a finite number, got ${d.scale}`);
   if (d.window !== undefined && !positiveInt(d.window)) throw new LoomError(`${where}: window must be a positive integer, got ${d.window}`);
-  if (d.softCap !== undefined && !(d.softCap > 0)) throw new LoomError(`${where}: softCap must be positive, got ${d.softCap}`);
+  if (d.softCap !== undefined && !(d.softCap > 0 && Number.isFinite(d.softCap))) {
+    throw new LoomError(`${where}: softCap must be positive, got ${d.softCap}`);
+  }
   const qLen = d.nQ * d.nHeads * d.headDim;
   if (q.length < qLen || out.length < qLen) {
     throw new LoomError(`${where}: q has ${q.length} and out ${out.length} floats, need ${qLen}`);
@@ -275,9 +294,5 @@ function checkDims(
   if (k.length < rowsNeeded * kvDim || v.length < rowsNeeded * kvDim) {
     throw new LoomError(`${where}: K/V hold ${k.length}/${v.length} floats, need ${rowsNeeded} rows of ${kvDim}`);
   }
-  const group = d.nHeads / d.nKVHeads;
-  if (s.headDim !== d.headDim || s.tiles.queryBlock * group > s.maxRows) {
-    throw new LoomError(`${where}: scratch was made for headDim ${s.headDim} and ${s.maxRows} rows per tile, `
-      + `this call needs headDim ${d.headDim} and ${s.tiles.queryBlock * group}`);
-  }
+  return { rowsNeeded, where };
 }

@@ -5,7 +5,7 @@
 // is copied through a staging region of this object (and outputs copied back), so everything
 // works, only slower.
 import { LoomError } from "../../errors.js";
-import type { FlashAttentionDims } from "../flash-attention.js";
+import { checkAttentionCall, type FlashAttentionDims } from "../flash-attention.js";
 import type { KernelExports } from "./kernels.js";
 import type { WasmRuntime } from "./runtime.js";
 
@@ -263,32 +263,7 @@ function checkRows(kernel: string, n: number, dim: number, eps?: number): void {
  * K/V rows the call reads.
  */
 function checkAttention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, d: FlashAttentionDims): number {
-  const where = `wasm flashAttention(nQ=${d.nQ}, startPos=${d.startPos}, nHeads=${d.nHeads}, nKVHeads=${d.nKVHeads}, headDim=${d.headDim})`;
-  if (!isPositive(d.nQ) || !isPositive(d.nHeads) || !isPositive(d.nKVHeads) || !isPositive(d.headDim) || !isCount(d.startPos)) {
-    throw new LoomError(`${where}: sizes must be positive integers and startPos a non-negative integer`);
-  }
-  if (d.nHeads % d.nKVHeads !== 0) throw new LoomError(`${where}: ${d.nHeads} query heads cannot share ${d.nKVHeads} K/V heads`);
-  if (!Number.isFinite(d.scale)) throw new LoomError(`${where}: scale must be a finite number, got ${d.scale}`);
-  if (d.window !== undefined && !isPositive(d.window)) throw new LoomError(`${where}: window must be a positive integer, got ${d.window}`);
-  if (d.softCap !== undefined && !(d.softCap > 0 && Number.isFinite(d.softCap))) {
-    throw new LoomError(`${where}: softCap must be positive, got ${d.softCap}`);
-  }
-  const qLen = d.nQ * d.nHeads * d.headDim;
-  if (q.length < qLen || out.length < qLen) throw new LoomError(`${where}: q has ${q.length} and out ${out.length} floats, need ${qLen}`);
-  const kvDim = d.nKVHeads * d.headDim;
-  const kvEnd = d.startPos + d.nQ;
-  let rowsNeeded = kvEnd;
-  if (d.ringSlots !== undefined) {
-    // Positions in flight at once: a window (or everything, without one) plus this call's queries.
-    const live = d.window === undefined ? kvEnd : Math.min(kvEnd, d.window - 1 + d.nQ);
-    if (!isPositive(d.ringSlots) || d.ringSlots < live) {
-      throw new LoomError(`${where}: a ring of ${d.ringSlots} slots cannot hold the ${live} positions this call reads`);
-    }
-    rowsNeeded = Math.min(kvEnd, d.ringSlots);
-  }
-  if (k.length < rowsNeeded * kvDim || v.length < rowsNeeded * kvDim) {
-    throw new LoomError(`${where}: K/V hold ${k.length}/${v.length} floats, need ${rowsNeeded} rows of ${kvDim}`);
-  }
-  if (kvEnd > 2 ** 31 - 1) throw new LoomError(`${where}: positions past 2³¹ are not supported`);
+  const { rowsNeeded, where } = checkAttentionCall(out, q, k, v, d, "wasm flashAttention");
+  if (d.startPos + d.nQ > 2 ** 31 - 1) throw new LoomError(`${where}: positions past 2³¹ are not supported`);
   return rowsNeeded;
 }
