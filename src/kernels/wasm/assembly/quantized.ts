@@ -168,15 +168,16 @@ export function matmulQuantized(
   dStride = <usize>blocks << 2;
   sumsStride = <usize>(cols >> 5) << 2;
   if (n < 4) {
-    if (kind == KIND_Q8_0 || kind == KIND_Q4_0) {
-      decodeBlocks32(kind, w, rowBytes, out, rows, blocks, n, r0, r1, scratch);
-      return;
-    }
-    // Row by row (one memory stream), each row dotted with every token while it is in L1.
+    // Row by row, each row dotted with every token while it is in L1. (Jobs send Q8_0/Q4_0 decode
+    // to decodePairs, which reads two far-apart rows at once; a row's steps are the same.)
     for (let r = r0; r < r1; r++) {
       const row = w + <usize>r * rowBytes;
       for (let t = 0; t < n; t++) {
-        store<f32>(out + (<usize>(t * rows + r) << 2), rowDotK(kind, row, t, blocks));
+        let value: f32;
+        if (kind == KIND_Q8_0) value = rowSingleQ8_0(row, qAt(t), dAt(t), blocks, scratch);
+        else if (kind == KIND_Q4_0) value = rowSingleQ4_0(row, qAt(t), dAt(t), blocks, scratch);
+        else value = rowDotK(kind, row, t, blocks);
+        store<f32>(out + (<usize>(t * rows + r) << 2), value);
       }
     }
     return;
@@ -218,7 +219,7 @@ export function matmulQuantized(
 /**
  * Q8_0 / Q4_0, fewer than 4 tokens, over the whole matrix's pairs: pair i is row i with row
  * i + ⌊rows/2⌋ (half the matrix apart, whatever share of it this call takes); pairs [i0, i1), and
- * the odd last row when i1 passes ⌊rows/2⌋. Each row takes the same steps as in decodeBlocks32.
+ * the odd last row when i1 passes ⌊rows/2⌋. Each row takes rowSingle's steps (rowPair runs two).
  */
 export function decodePairs(
   kind: i32, w: usize, xq: usize, xd: usize, out: usize, rows: i32, cols: i32, n: i32, i0: i32, i1: i32, scratch: usize,
@@ -242,38 +243,6 @@ export function decodePairs(
   }
   if (i1 > half && (rows & 1) != 0) {
     const r = rows - 1;
-    const row = w + <usize>r * rowBytes;
-    for (let t = 0; t < n; t++) {
-      const value = kind == KIND_Q8_0
-        ? rowSingleQ8_0(row, qAt(t), dAt(t), blocks, scratch)
-        : rowSingleQ4_0(row, qAt(t), dAt(t), blocks, scratch);
-      store<f32>(out + <usize>t * outStride + (<usize>r << 2), value);
-    }
-  }
-}
-
-/**
- * Q8_0 / Q4_0, fewer than 4 tokens: rows two at a time, row r0 + i with row r0 + half + i (see
- * rowPair: neighbouring rows read side by side are slow), each pair dotted with every token while
- * it is in L1. `scratch`: at least 32 bytes (the kernels' fence stores).
- */
-function decodeBlocks32(
-  kind: i32, w: usize, rowBytes: usize, out: usize, rows: i32, blocks: i32, n: i32, r0: i32, r1: i32, scratch: usize,
-): void {
-  const outStride = <usize>rows << 2;
-  const half = (r1 - r0) >> 1;
-  const apart = <usize>half * rowBytes;
-  for (let r = r0; r < r0 + half; r++) {
-    const row = w + <usize>r * rowBytes;
-    for (let t = 0; t < n; t++) {
-      const o = out + <usize>t * outStride + (<usize>r << 2);
-      const o2 = o + (<usize>half << 2);
-      if (kind == KIND_Q8_0) rowPairQ8_0(row, apart, qAt(t), dAt(t), blocks, scratch, o, o2);
-      else rowPairQ4_0(row, apart, qAt(t), dAt(t), blocks, scratch, o, o2);
-    }
-  }
-  if (((r1 - r0) & 1) != 0) {
-    const r = r1 - 1;
     const row = w + <usize>r * rowBytes;
     for (let t = 0; t < n; t++) {
       const value = kind == KIND_Q8_0
