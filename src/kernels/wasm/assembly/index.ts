@@ -2,7 +2,7 @@
 // memory that the host allocates; nothing here allocates. A matmul is described by a job record in
 // memory, so the main thread and every worker run the same `runPart` on their share of the rows.
 
-import { matmulF32, matmulF16, matmulBF16 } from "./dense";
+import { matmulF32, matmulF16, matmulBF16, decodeF32, decodeF16, decodeBF16 } from "./dense";
 import { matmulQuantized, decodePairs, KIND_Q8_0, KIND_Q4_0 } from "./quantized";
 import { min32 } from "./common";
 import { flashAttention, flashDecode, QUERY_BLOCK } from "./attention";
@@ -53,8 +53,9 @@ export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
     runAttention(job + JOB_ATTENTION, part, parts, slot);
     return;
   }
-  // Work units: quads of rows, or for Q8_0/Q4_0 decode pairs of rows half the matrix apart (so
-  // the pairs stay far apart however small a chunk is). Chunks are guided: big ones first, and
+  // Work units: quads of rows; for decode, rows far apart whatever the chunk (their streams stay
+  // apart however small a chunk is): Q8_0/Q4_0 pairs half the matrix apart, f32/f16/bf16 quads a
+  // quarter apart. Chunks are guided: big ones first, and
   // the last, small ones even out the finish (one vCPU here runs a job ~1.5× slower than the other).
   const kind = load<i32>(job + JOB_KIND);
   const pairs = (kind == KIND_Q8_0 || kind == KIND_Q4_0) && load<i32>(job + JOB_N) < 4;
@@ -72,7 +73,12 @@ export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
     if (lo >= hi) continue;
     const w = segments == 0 ? load<usize>(job + JOB_W) : load<usize>(job + JOB_SEGMENT + <usize>(s * 12));
     const out = segments == 0 ? load<usize>(job + JOB_OUT) : load<usize>(job + JOB_SEGMENT + <usize>(s * 12), 4);
-    if (pairs) {
+    if (kind <= KIND_BF16 && load<i32>(job + JOB_N) == 1) {
+      const x = load<usize>(job + JOB_X), cols = load<i32>(job + JOB_COLS);
+      if (kind == KIND_F32) decodeF32(w, x, out, rows, cols, lo, hi);
+      else if (kind == KIND_F16) decodeF16(w, x, out, rows, cols, lo, hi);
+      else decodeBF16(w, x, out, rows, cols, lo, hi);
+    } else if (pairs) {
       const bytes = load<i32>(job + JOB_SCRATCH_BYTES);
       const scratch = load<usize>(job + JOB_SCRATCH) + <usize>slot * <usize>bytes;
       decodePairs(kind, w, load<usize>(job + JOB_X), load<usize>(job + JOB_XD), out, rows, load<i32>(job + JOB_COLS), load<i32>(job + JOB_N), lo, hi, scratch);
