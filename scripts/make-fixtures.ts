@@ -6,13 +6,13 @@
  *
  *   node dist/scripts/make-fixtures.js [outDir]      (default: fixtures/ at the repository root)
  *
- * Tests call `ensureFixtures()`, which regenerates only when the version stamp in
- * manifest.json is missing or different, and is safe when several test processes call it at once.
+ * Tests call `ensureFixtures()`, which regenerates only when the stamp in manifest.json (the
+ * specs and the generating code, see generatorStamp) is missing or different, and is safe when several test processes call it at once.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { convertHFToGGUF } from "../src/convert/index.js";
 import type { DType } from "../src/tensor/tensor.js";
@@ -20,7 +20,7 @@ import { gpt2TokenizerJson, parseMergesText } from "../src/tokenizers/index.js";
 import type { TensorToWrite } from "../src/weights/encode.js";
 import { writeSafetensors } from "../src/weights/safetensors-write.js";
 
-/** Bump when the generator or the converter changes what the files hold. */
+/** Bump to force new files when nothing in the generating code changed (see generatorStamp). */
 const FIXTURE_VERSION = 1;
 
 export type FixtureArch = "gpt2" | "llama" | "qwen2";
@@ -62,7 +62,27 @@ const SPECS = {
   scales: { embedding: 0.01, position: 0.01, projection: 1, norm: 0.1, logitStd: 10, bias: 0.02 },
 } as const;
 
-const STAMP = `${FIXTURE_VERSION}:${createHash("sha256").update(JSON.stringify(SPECS)).digest("hex").slice(0, 12)}`;
+/**
+ * What the files are a function of: the specs, and the code that writes them — this module and
+ * every module it imports, followed through their relative imports — so a change to the converter,
+ * a quantizer or a writer regenerates the fixtures instead of leaving stale bytes behind.
+ */
+function generatorStamp(): string {
+  const hash = createHash("sha256").update(`${FIXTURE_VERSION}\n${JSON.stringify(SPECS)}\n`);
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+\.js)"/g)) visit(join(dirname(file), m[1]));
+  };
+  visit(fileURLToPath(import.meta.url));
+  const root = fileURLToPath(new URL("../", import.meta.url));
+  for (const file of [...seen].sort()) hash.update(relative(root, file)).update(readFileSync(file));
+  return `${FIXTURE_VERSION}:${hash.digest("hex").slice(0, 16)}`;
+}
+
+const STAMP = generatorStamp();
 
 // ------------------------------------------------------------------------------------------------
 // Seeded weights
