@@ -370,6 +370,7 @@ test("attention rows are bit-identical in prefill, chunked prefill, decode and a
       { nHeads: 4, nKVHeads: 2, headDim: 64, scale: 1 / 8 },
       { nHeads: 3, nKVHeads: 3, headDim: 20, scale: 0.3, window: 50 },
       { nHeads: 8, nKVHeads: 4, headDim: 128, scale: 0.09, softCap: 30 },
+      { nHeads: 18, nKVHeads: 18, headDim: 16, scale: 0.25 }, // decode takes 18 heads in two tiles
     ]) {
       const total = 150; // crosses two key-block boundaries and several query tiles
       const full: FlashAttentionDims = { ...base, nQ: total, startPos: 0 };
@@ -501,8 +502,9 @@ test("attention spread over worker threads gives the same bits as one thread, pr
     const cases = [
       ...ATTENTION_CASES,
       { name: "long GQA prefill", dims: { nQ: 70, startPos: 9, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } },
-      // Decode splits query heads between the threads, cutting through KV groups (9 heads / 3).
+      // Decode splits the key blocks between the threads (flash-decoding), the host merges them.
       { name: "GQA decode", dims: { nQ: 1, startPos: 150, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } },
+      { name: "MHA decode, more heads than one tile", dims: { nQ: 1, startPos: 333, nHeads: 20, nKVHeads: 20, headDim: 24, scale: 0.2 } },
       { name: "GQA decode, ring and window", dims: { nQ: 1, startPos: 150, nHeads: 6, nKVHeads: 2, headDim: 64, scale: 1 / 8, window: 40, ringSlots: 48 } },
     ];
     for (const c of cases) {

@@ -55,6 +55,13 @@ export interface KernelExports {
   ): void;
   /** Scratch bytes one flashAttention call needs (per thread). */
   flashScratchBytes(nHeads: number, nKVHeads: number, headDim: number): number;
+  /** Key blocks a decode at startPos reads (window 0: none): flash-decoding's units. */
+  decodeBlockCount(startPos: number, window: number): number;
+  /** Merges a split decode's block partials (in key order) into out (nHeads · headDim). */
+  flashDecodeMerge(
+    out: number, partials: number, scratch: number, startPos: number, nHeads: number, nKVHeads: number,
+    headDim: number, window: number,
+  ): void;
   /** The kernels' own e^x and tanh, one value (exported for tests). */
   kernelExp(x: number): number;
   kernelTanh(x: number): number;

@@ -42,7 +42,8 @@ export const Job = {
   segment: 12,
   /**
    * An attention job (kind Kind.attention): q, k, v, out, scratch, scratchBytes, nQ, startPos,
-   * nHeads, nKVHeads, headDim, scale (f32), window, softCap (f32), ringSlots, from this word.
+   * nHeads, nKVHeads, headDim, scale (f32), window, softCap (f32), ringSlots, and for decode the
+   * block partials and the query heads per unit, from this word.
    */
   attention: 24,
   length: 48,

@@ -46,9 +46,6 @@ export interface AttentionJob {
   scale: number; window: number; softCap: number; ringSlots: number;
 }
 
-/** Chunks per thread of a decode attention job. */
-const ATTENTION_DECODE_CHUNKS = 1;
-
 /** Query positions per tile of the attention kernel (assembly/attention.ts QUERY_BLOCK). */
 const ATTENTION_QUERY_BLOCK = 16;
 
@@ -263,15 +260,14 @@ export class WasmRuntime {
   attention(job: AttentionJob): boolean {
     if (this.disposed) throw new LoomError("wasm kernels: the runtime was disposed");
     const work = job.nQ * job.nHeads * job.headDim * (job.startPos + job.nQ);
-    // Decode without grouped queries reads each K/V byte for one head only: one thread streams the
-    // cache as fast as memory allows, and two threads reading halves of each key row were slower
-    // (GPT-2 at 192/416 positions: 1.13/2.35–2.86 ms pooled vs 0.91–1.04/1.96–1.99 ms alone). With
-    // groups (TinyLlama's 8 query heads per KV head) the arithmetic dominates, and threads help.
-    if (job.nQ === 1 && job.nHeads === job.nKVHeads) return false;
     if (this.threads === 1 || this.pool === undefined || !this.pool.running || work < this.minParallelWork) return false;
+    // Decode splits the key blocks (flash-decoding): each unit reads whole key rows, front to back.
+    // Splitting the heads instead had each thread read half of every row, slower than one thread
+    // for GPT-2 (the prefetchers fetch the other half too).
+    const decodeBlocks = job.nQ === 1 ? this.kernels.decodeBlockCount(job.startPos, job.window) : 0;
+    if (job.nQ === 1 && decodeBlocks < 2) return false;
     const scratchBytes = alignUp(this.kernels.flashScratchBytes(job.nHeads, job.nKVHeads, job.headDim), ALIGN);
-    this.attentionScratch = this.attentionScratch !== undefined && this.attentionScratch.byteLength >= scratchBytes * this.threads
-      ? this.attentionScratch : this.replace(this.attentionScratch, scratchBytes * this.threads);
+    this.attentionScratch = this.atLeast(this.attentionScratch, scratchBytes * this.threads);
     const words = this.job, floats = this.jobFloats, a = Job.attention;
     words[Job.kind] = ATTENTION_KIND;
     words[a] = job.q;
@@ -289,19 +285,40 @@ export class WasmRuntime {
     words[a + 12] = job.window;
     floats[a + 13] = job.softCap;
     words[a + 14] = job.ringSlots;
-    // Decode: a run of query heads per chunk (GQA groups may be split), so each thread reads a key
-    // block once for all of its heads. Prefill: (KV head, query tile) units, a few chunks per thread.
-    const units = job.nQ === 1 ? job.nHeads : job.nKVHeads * Math.ceil(job.nQ / ATTENTION_QUERY_BLOCK);
-    const perThread = job.nQ === 1 ? ATTENTION_DECODE_CHUNKS : CHUNKS_PER_THREAD;
-    this.chunks = Math.max(1, Math.min(units, this.threads * perThread, MAX_CHUNKS));
+    if (job.nQ === 1) {
+      // Units: (key block, run of query heads); one per chunk, claimed as the threads come free.
+      const group = job.nHeads / job.nKVHeads;
+      // Whole heads' worth of rows per unit where they fit the kernel's tile: cutting the heads
+      // further (TinyLlama's 32 into runs of 8 or 16) read key rows in pieces again and was slower.
+      const runHeads = ATTENTION_QUERY_BLOCK * group;
+      const runs = Math.ceil(job.nHeads / runHeads);
+      words[a + 16] = runHeads;
+      this.decodePartials = this.atLeast(this.decodePartials, decodeBlocks * job.nHeads * (job.headDim + 4) * 4);
+      words[a + 15] = this.decodePartials.byteOffset;
+      this.chunks = Math.min(decodeBlocks * runs, MAX_CHUNKS);
+      const pooled = this.pool.run(this.chunks, this.runChunk);
+      if (pooled) {
+        this.kernels.flashDecodeMerge(
+          job.out, this.decodePartials.byteOffset, this.attentionScratch.byteOffset, job.startPos,
+          job.nHeads, job.nKVHeads, job.headDim, job.window,
+        );
+      }
+      return pooled;
+    }
+    // Prefill: (KV head, query tile) units, a few chunks per thread.
+    const units = job.nKVHeads * Math.ceil(job.nQ / ATTENTION_QUERY_BLOCK);
+    this.chunks = Math.max(1, Math.min(units, this.threads * CHUNKS_PER_THREAD, MAX_CHUNKS));
     return this.pool.run(this.chunks, this.runChunk);
   }
 
   private attentionScratch: Uint8Array | undefined;
+  /** A split decode's block partials (assembly/attention.ts flashDecodeBlocks). */
+  private decodePartials: Uint8Array | undefined;
 
-  /** A fresh region of `bytes`, handing `old` back. */
-  private replace(old: Uint8Array | undefined, bytes: number): Uint8Array {
-    if (old !== undefined) this.release(old);
+  /** `current` if it holds `bytes`, else a fresh region of `bytes` (handing `current` back). */
+  private atLeast(current: Uint8Array | undefined, bytes: number): Uint8Array {
+    if (current !== undefined && current.byteLength >= bytes) return current;
+    if (current !== undefined) this.release(current);
     return this.allocate(bytes);
   }
 

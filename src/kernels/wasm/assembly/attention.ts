@@ -1,9 +1,12 @@
 // Flash attention in f32x4, the structure of src/kernels/flash-attention.ts (read its header for
 // the math): tiles of query rows (positions × the group of query heads sharing a KV head); keys
-// stream past in blocks that start at absolute multiples of KEY_BLOCK; each query row keeps an online softmax
-// (running max, running Σp, running Σp·v). A row's arithmetic depends only on its own position and
-// the block boundaries, never on the tiling or on which call computed it, so prefill, chunked
-// prefill and decode give bit-identical rows, and so does any split of the KV heads.
+// stream past in blocks that start at absolute multiples of KEY_BLOCK. Each (row, block) is a
+// partial softmax of its own — the block's max m_b, its weights p = e^(s − m_b), their sum s_b
+// and Σp·v — merged into the row's running max, sum and accumulator block after block in key
+// order (mergeBlock). A row's arithmetic depends only on its own position and the block
+// boundaries, never on the tiling or on which call or thread computed a block, so prefill, chunked
+// prefill and decode give bit-identical rows, and so does any split of the heads or, for decode,
+// of the key blocks (flashDecodeBlocks + flashDecodeMerge: flash-decoding).
 //
 // Pointers are byte offsets. K/V rows are position-major, nKVHeads·headDim floats each; with a ring
 // of `ringSlots` rows (0: dense) position p lives in row p mod ringSlots.
@@ -15,16 +18,49 @@ const KEY_BLOCK: i32 = 64;
 
 const NEG_INF = memory.data<u32>([0xff800000, 0xff800000, 0xff800000, 0xff800000], 16);
 
+/** Floats of one row's scores in scratch: a key block and the −∞ padding after it. */
+const PROBS_STRIDE: i32 = KEY_BLOCK + 16;
+
+/**
+ * One (row, block) partial: max, sum, two floats of padding, then Σp·v (headDim floats), so the
+ * vector part starts 16 bytes in.
+ */
+@inline
+function partBytes(headDim: i32): usize {
+  return <usize>(headDim + 4) << 2;
+}
+
 /** Scratch bytes flashAttention needs for these heads (no dependence on sequence length). */
 export function flashScratchBytes(nHeads: i32, nKVHeads: i32, headDim: i32): i32 {
   const rows = QUERY_BLOCK * (nHeads / nKVHeads);
-  // keys (KEY_BLOCK u32) | probs (rows × (KEY_BLOCK + 16) f32: one per row, for decode) |
-  // rowMax, rowSum (rows f32 each) | acc (rows × headDim f32)
-  return (KEY_BLOCK + rows * PROBS_STRIDE + 2 * rows + rows * headDim) << 2;
+  // keys (KEY_BLOCK u32) | probs (rows × PROBS_STRIDE f32) | rowMax, rowSum (rows f32 each) |
+  // acc (rows × headDim f32) | block partials (rows × partBytes)
+  return ((KEY_BLOCK + rows * PROBS_STRIDE + 2 * rows + rows * headDim) << 2) + rows * <i32>partBytes(headDim);
 }
 
-/** Floats of one row's scores in scratch: a key block and the −∞ padding after it. */
-const PROBS_STRIDE: i32 = KEY_BLOCK + 16;
+/** Where each region of a flash scratch starts, for maxRows rows. */
+@inline function probsOf(scratch: usize): usize { return scratch + (<usize>KEY_BLOCK << 2); }
+@inline function rowMaxOf(scratch: usize, maxRows: i32): usize { return probsOf(scratch) + (<usize>(maxRows * PROBS_STRIDE) << 2); }
+@inline function rowSumOf(scratch: usize, maxRows: i32): usize { return rowMaxOf(scratch, maxRows) + (<usize>maxRows << 2); }
+@inline function accOf(scratch: usize, maxRows: i32): usize { return rowSumOf(scratch, maxRows) + (<usize>maxRows << 2); }
+@inline function partsOf(scratch: usize, maxRows: i32, headDim: i32): usize { return accOf(scratch, maxRows) + (<usize>(maxRows * headDim) << 2); }
+
+/** The start of the first key block a query at `pos` sees (window 0: none). */
+@inline
+function firstBlock(pos: i32, window: i32): i32 {
+  const first = window == 0 ? 0 : max(0, pos - window + 1);
+  return first - first % KEY_BLOCK;
+}
+
+/** Byte offsets of keys k0 .. k1 − 1 in the cache, at `keys`. */
+@inline
+function keyOffsets(keys: usize, k0: i32, k1: i32, ringSlots: i32, kvRowBytes: usize): void {
+  let slot = ringSlots == 0 ? k0 : k0 % ringSlots;
+  for (let j = k0; j < k1; j++) {
+    store<u32>(keys + (<usize>(j - k0) << 2), <u32>(<usize>slot * kvRowBytes));
+    if (++slot == ringSlots) slot = 0;
+  }
+}
 
 /**
  * out (nQ, nHeads·headDim) = softmax(mask(scale·q·kᵀ)) v for the query heads of KV heads
@@ -36,89 +72,63 @@ export function flashAttention(
   scale: f32, window: i32, softCap: f32, ringSlots: i32, g0: i32, g1: i32,
 ): void {
   const group = nHeads / nKVHeads;
+  if (nQ == 1) {
+    // Decode: every row sees the same keys; read each block key row after key row for all heads.
+    flashDecode(out, q, k, v, scratch, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, g0 * group, g1 * group);
+    return;
+  }
   const headBytes = <usize>headDim << 2;
   const qRowBytes = <usize>nHeads * headBytes;
   const kvRowBytes = <usize>nKVHeads * headBytes;
   const maxRows = QUERY_BLOCK * group;
-  const keys = scratch;
-  const probs = keys + (<usize>KEY_BLOCK << 2);
-  const rowMax = probs + (<usize>(maxRows * PROBS_STRIDE) << 2);
-  const rowSum = rowMax + (<usize>maxRows << 2);
-  const acc = rowSum + (<usize>maxRows << 2);
+  const keys = scratch, probs = probsOf(scratch);
+  const rowMax = rowMaxOf(scratch, maxRows), rowSum = rowSumOf(scratch, maxRows);
+  const acc = accOf(scratch, maxRows), part = partsOf(scratch, maxRows, headDim);
 
-  // A tile is tileQ query positions × tileHeads KV heads (× group query heads each), at most
-  // QUERY_BLOCK × group rows. Prefill takes QUERY_BLOCK positions of one KV head, whose K/V block
-  // stays in L1; decode takes up to QUERY_BLOCK KV heads of its one position, so each key block is
-  // read row after row (all heads of a position are adjacent) instead of one head's slice per pass.
-  const tileQ = min(nQ, QUERY_BLOCK);
-  const tileHeads = QUERY_BLOCK / tileQ;
-  for (let h0 = g0; h0 < g1; h0 += tileHeads) {
-    const h1 = min(g1, h0 + tileHeads);
-    for (let t0 = 0; t0 < nQ; t0 += tileQ) {
-      const t1 = min(nQ, t0 + tileQ);
-      const headRows = (t1 - t0) * group; // per KV head g: row (g − h0)·headRows + i is query t0 + i / group, head g·group + i % group
-      const rows = headRows * (h1 - h0);
+  // A tile is QUERY_BLOCK query positions of one KV head (× group query heads each), whose K/V
+  // block stays in L1 while the tile's rows pass over it.
+  for (let g = g0; g < g1; g++) {
+    const headOffset = <usize>g * headBytes;
+    for (let t0 = 0; t0 < nQ; t0 += QUERY_BLOCK) {
+      const t1 = min(nQ, t0 + QUERY_BLOCK);
+      const rows = (t1 - t0) * group; // row i is query t0 + i / group, head g·group + i % group
       for (let r = 0; r < rows; r++) {
         store<f32>(rowMax + (<usize>r << 2), -Infinity);
         store<f32>(rowSum + (<usize>r << 2), 0);
       }
-      memory.fill(acc, 0, <usize>rows * headBytes);
-
-      const keysFirst = window == 0 ? 0 : max(0, startPos + t0 - window + 1);
       const keysEnd = startPos + t1;
-      for (let k0 = keysFirst - keysFirst % KEY_BLOCK; k0 < keysEnd; k0 += KEY_BLOCK) {
+      for (let k0 = firstBlock(startPos + t0, window); k0 < keysEnd; k0 += KEY_BLOCK) {
         const k1 = min(keysEnd, k0 + KEY_BLOCK);
-        // Where each key of the block lives (the same for every row and head of the tile).
-        let slot = ringSlots == 0 ? k0 : k0 % ringSlots;
-        for (let j = k0; j < k1; j++) {
-          store<u32>(keys + (<usize>(j - k0) << 2), <u32>(<usize>slot * kvRowBytes));
-          if (++slot == ringSlots) slot = 0;
-        }
-        if (nQ == 1) {
-          // Decode: every row sees the same keys; read the block key row after key row for all heads.
-          const lo = window == 0 ? k0 : max(k0, startPos - window + 1);
-          const hi = min(k1, startPos + 1);
-          if (lo < hi) {
-            decodeBlock(
-              q, k, v, keys + (<usize>(lo - k0) << 2), hi - lo, probs, acc, rowMax, rowSum,
-              h0 * group, rows, group, headDim, scale, softCap,
-            );
-          }
-          continue;
-        }
-        for (let g = h0; g < h1; g++) {
-          const headOffset = <usize>g * headBytes;
-          for (let i = 0; i < headRows; i++) {
-            const t = t0 + i / group;
-            const pos = startPos + t;
-            const lo = window == 0 ? k0 : max(k0, pos - window + 1);
-            const hi = min(k1, pos + 1);
-            if (lo >= hi) continue;
-            const r = (g - h0) * headRows + i;
-            const qRow = q + <usize>t * qRowBytes + <usize>(g * group + i % group) * headBytes;
-            attendBlock(
-              qRow, k + headOffset, v + headOffset, keys + (<usize>(lo - k0) << 2), hi - lo, probs,
-              acc + <usize>r * headBytes, rowMax + (<usize>r << 2), rowSum + (<usize>r << 2), headDim, scale, softCap,
-            );
-          }
+        keyOffsets(keys, k0, k1, ringSlots, kvRowBytes);
+        for (let i = 0; i < rows; i++) {
+          const t = t0 + i / group;
+          const pos = startPos + t;
+          const lo = window == 0 ? k0 : max(k0, pos - window + 1);
+          const hi = min(k1, pos + 1);
+          if (lo >= hi) continue;
+          const qRow = q + <usize>t * qRowBytes + <usize>(g * group + i % group) * headBytes;
+          attendBlock(
+            qRow, k + headOffset, v + headOffset, keys + (<usize>(lo - k0) << 2), hi - lo, probs, part,
+            acc + <usize>i * headBytes, rowMax + (<usize>i << 2), rowSum + (<usize>i << 2), headDim, scale, softCap,
+          );
         }
       }
-
-      for (let g = h0; g < h1; g++) {
-        for (let i = 0; i < headRows; i++) {
-          const r = (g - h0) * headRows + i;
-          const o = out + <usize>(t0 + i / group) * qRowBytes + <usize>(g * group + i % group) * headBytes;
-          scaleRow(o, acc + <usize>r * headBytes, <f32>1 / load<f32>(rowSum + (<usize>r << 2)), headDim);
-        }
+      for (let i = 0; i < rows; i++) {
+        const o = out + <usize>(t0 + i / group) * qRowBytes + <usize>(g * group + i % group) * headBytes;
+        scaleRow(o, acc + <usize>i * headBytes, <f32>1 / load<f32>(rowSum + (<usize>i << 2)), headDim);
       }
     }
   }
 }
 
+/** Key blocks a decode at startPos reads (the first may start before the window). */
+export function decodeBlockCount(startPos: i32, window: i32): i32 {
+  return (startPos - firstBlock(startPos, window)) / KEY_BLOCK + 1;
+}
+
 /**
  * Decode (one query position) for query heads [qa, qb) only — a run that may cut through a KV
- * head's group, so two threads can share a GQA model's few KV heads evenly. Each row takes the
- * steps it takes in flashAttention, so it comes out bit-identical.
+ * head's group. Each row takes the steps it takes in flashAttention, so it comes out bit-identical.
  */
 export function flashDecode(
   out: usize, q: usize, k: usize, v: usize, scratch: usize,
@@ -127,31 +137,23 @@ export function flashDecode(
 ): void {
   const group = nHeads / nKVHeads;
   const headBytes = <usize>headDim << 2;
-  const kvRowBytes = <usize>nKVHeads * headBytes;
   const maxRows = QUERY_BLOCK * group;
-  const keys = scratch;
-  const probs = keys + (<usize>KEY_BLOCK << 2);
-  const rowMax = probs + (<usize>(maxRows * PROBS_STRIDE) << 2);
-  const rowSum = rowMax + (<usize>maxRows << 2);
-  const acc = rowSum + (<usize>maxRows << 2);
+  const rowMax = rowMaxOf(scratch, maxRows), rowSum = rowSumOf(scratch, maxRows);
+  const acc = accOf(scratch, maxRows), parts = partsOf(scratch, maxRows, headDim);
+  const stride = partBytes(headDim);
+  const blocks = decodeBlockCount(startPos, window);
   for (let h = qa; h < qb; h += maxRows) {
     const rows = min(qb - h, maxRows);
     for (let r = 0; r < rows; r++) {
       store<f32>(rowMax + (<usize>r << 2), -Infinity);
       store<f32>(rowSum + (<usize>r << 2), 0);
     }
-    memory.fill(acc, 0, <usize>rows * headBytes);
-    const keysFirst = window == 0 ? 0 : max(0, startPos - window + 1);
-    const keysEnd = startPos + 1;
-    for (let k0 = keysFirst - keysFirst % KEY_BLOCK; k0 < keysEnd; k0 += KEY_BLOCK) {
-      const k1 = min(keysEnd, k0 + KEY_BLOCK);
-      let slot = ringSlots == 0 ? k0 : k0 % ringSlots;
-      for (let j = k0; j < k1; j++) {
-        store<u32>(keys + (<usize>(j - k0) << 2), <u32>(<usize>slot * kvRowBytes));
-        if (++slot == ringSlots) slot = 0;
+    for (let b = 0; b < blocks; b++) {
+      decodeBlockAt(parts, stride, b, q, k, v, scratch, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, h, rows);
+      for (let r = 0; r < rows; r++) {
+        const p = parts + <usize>r * stride;
+        mergeBlock(acc + <usize>r * headBytes, p + 16, rowMax + (<usize>r << 2), rowSum + (<usize>r << 2), load<f32>(p), load<f32>(p, 4), headDim);
       }
-      const lo = window == 0 ? k0 : max(k0, startPos - window + 1);
-      if (lo < k1) decodeBlock(q, k, v, keys + (<usize>(lo - k0) << 2), k1 - lo, probs, acc, rowMax, rowSum, h, rows, group, headDim, scale, softCap);
     }
     for (let r = 0; r < rows; r++) {
       scaleRow(out + <usize>(h + r) * headBytes, acc + <usize>r * headBytes, <f32>1 / load<f32>(rowSum + (<usize>r << 2)), headDim);
@@ -159,50 +161,112 @@ export function flashDecode(
   }
 }
 
-/** One query row against `count` keys (byte offsets at `keys`): scores, online softmax, Σp·v. */
-@inline
-function attendBlock(
-  qRow: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize,
-  acc: usize, maxAt: usize, sumAt: usize, headDim: i32, scale: f32, softCap: f32,
+/**
+ * Flash-decoding, first half: the partials of key blocks [b0, b1) (counted from the first block
+ * the query sees) for query heads [qa, qb), into `partials`: block b, head h at
+ * partials + (b · nHeads + h) · partBytes(headDim). Any thread may compute any block.
+ */
+export function flashDecodeBlocks(
+  partials: usize, q: usize, k: usize, v: usize, scratch: usize,
+  startPos: i32, nHeads: i32, nKVHeads: i32, headDim: i32,
+  scale: f32, window: i32, softCap: f32, ringSlots: i32, qa: i32, qb: i32, b0: i32, b1: i32,
 ): void {
-  const blockMax = scoreKeys(qRow, k, keys, count, probs, headDim, scale);
-  softmaxBlock(probs, count, blockMax, acc, maxAt, sumAt, headDim, softCap);
-  accumulateValues(v, keys, count, probs, acc, headDim);
+  const maxRows = QUERY_BLOCK * (nHeads / nKVHeads);
+  const stride = partBytes(headDim);
+  for (let b = b0; b < b1; b++) {
+    for (let h = qa; h < qb; h += maxRows) {
+      const at = partials + <usize>(b * nHeads + h) * stride;
+      decodeBlockAt(at, stride, b, q, k, v, scratch, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, h, min(qb - h, maxRows));
+    }
+  }
 }
 
 /**
- * The block's scores (probs, count of them, their max blockMax) become its softmax weights
- * exp(s − m) under the row's new running max m; the running sum and acc are rescaled to m.
+ * Flash-decoding, second half: merges each head's block partials in key order, as flashDecode
+ * does on the fly, and writes out (nHeads · headDim). `scratch`: a flash scratch.
+ */
+export function flashDecodeMerge(
+  out: usize, partials: usize, scratch: usize, startPos: i32, nHeads: i32, nKVHeads: i32, headDim: i32, window: i32,
+): void {
+  const maxRows = QUERY_BLOCK * (nHeads / nKVHeads);
+  const headBytes = <usize>headDim << 2;
+  const stride = partBytes(headDim);
+  const blocks = decodeBlockCount(startPos, window);
+  const maxAt = rowMaxOf(scratch, maxRows), sumAt = rowSumOf(scratch, maxRows), acc = accOf(scratch, maxRows);
+  for (let h = 0; h < nHeads; h++) {
+    store<f32>(maxAt, -Infinity);
+    store<f32>(sumAt, 0);
+    for (let b = 0; b < blocks; b++) {
+      const p = partials + <usize>(b * nHeads + h) * stride;
+      mergeBlock(acc, p + 16, maxAt, sumAt, load<f32>(p), load<f32>(p, 4), headDim);
+    }
+    scaleRow(out + <usize>h * headBytes, acc, <f32>1 / load<f32>(sumAt), headDim);
+  }
+}
+
+/**
+ * The partials of decode block b (counted from the first block the query sees) for query heads
+ * h .. h + rows − 1, row r at parts + r · stride.
  */
 @inline
-function softmaxBlock(probs: usize, count: i32, blockMax: f32, acc: usize, maxAt: usize, sumAt: usize, headDim: i32, softCap: f32): void {
+function decodeBlockAt(
+  parts: usize, stride: usize, b: i32, q: usize, k: usize, v: usize, scratch: usize,
+  startPos: i32, nHeads: i32, nKVHeads: i32, headDim: i32,
+  scale: f32, window: i32, softCap: f32, ringSlots: i32, h: i32, rows: i32,
+): void {
+  const group = nHeads / nKVHeads;
+  const k0 = firstBlock(startPos, window) + b * KEY_BLOCK;
+  const k1 = min(startPos + 1, k0 + KEY_BLOCK);
+  const keys = scratch;
+  keyOffsets(keys, k0, k1, ringSlots, <usize>nKVHeads * (<usize>headDim << 2));
+  const lo = window == 0 ? k0 : max(k0, startPos - window + 1);
+  decodeBlock(q, k, v, keys + (<usize>(lo - k0) << 2), k1 - lo, probsOf(scratch), parts, stride, h, rows, group, headDim, scale, softCap);
+}
+
+/**
+ * One row's block (prefill): scores, the block's own softmax weights, Σp·v into `part` (headDim
+ * floats of scratch), merged into the row's running acc, max and sum.
+ */
+@inline
+function attendBlock(
+  qRow: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize, part: usize,
+  acc: usize, maxAt: usize, sumAt: usize, headDim: i32, scale: f32, softCap: f32,
+): void {
+  const scoreMax = scoreKeys(qRow, k, keys, count, probs, headDim, scale);
+  const blockMax = softCap == 0 ? scoreMax : capScores(probs, count, softCap);
+  const blockSum = blockWeights(probs, count, blockMax);
+  memory.fill(part, 0, <usize>headDim << 2);
+  accumulateValues(v, keys, count, probs, part, headDim);
+  mergeBlock(acc, part, maxAt, sumAt, blockMax, blockSum, headDim);
+}
+
+/** s ← cap·tanh(s/cap) over the count scores at probs; returns their new max. */
+@inline
+function capScores(probs: usize, count: i32, softCap: f32): f32 {
+  const padded = (count + 15) & ~15;
+  padNegInf(probs + (<usize>count << 2));
+  const capV = f32x4.splat(softCap);
+  let maxV = v128.load(NEG_INF);
+  for (let i = 0; i < padded; i += 4) {
+    const p = probs + (<usize>i << 2);
+    const s = f32x4.mul(capV, tanhF32x4(f32x4.div(v128.load(p), capV)));
+    v128.store(p, s);
+    maxV = f32x4.pmax(maxV, s);
+  }
+  return maxLane(maxV);
+}
+
+/**
+ * The block's scores (count of them, max blockMax) become its own softmax weights e^(s − blockMax),
+ * in place; returns their sum.
+ */
+@inline
+function blockWeights(probs: usize, count: i32, blockMax: f32): f32 {
   // Up to 16 values past count become −∞, so they weigh 0 below.
   const padded = (count + 15) & ~15;
   padNegInf(probs + (<usize>count << 2));
-  if (softCap != 0) {
-    const capV = f32x4.splat(softCap);
-    let maxV = v128.load(NEG_INF);
-    for (let i = 0; i < padded; i += 4) {
-      const p = probs + (<usize>i << 2);
-      const s = f32x4.mul(capV, tanhF32x4(f32x4.div(v128.load(p), capV)));
-      v128.store(p, s);
-      maxV = f32x4.pmax(maxV, s);
-    }
-    blockMax = maxLane(maxV);
-    padNegInf(probs + (<usize>count << 2));
-  }
-
-  // Online softmax: rescale what was accumulated under the old max, then add this block.
-  const oldMax = load<f32>(maxAt);
-  const newMax = blockMax > oldMax ? blockMax : oldMax;
-  let sum = load<f32>(sumAt);
-  if (newMax != oldMax) {
-    const correction = expF32(oldMax - newMax); // 0 on the first block (oldMax = −∞)
-    sum *= correction;
-    scaleRow(acc, acc, correction, headDim);
-  }
   // Four vectors per pass: each exp is a long dependent chain, and independent ones overlap.
-  const maxV4 = f32x4.splat(newMax);
+  const maxV4 = f32x4.splat(blockMax);
   let sumV = f32x4.splat(0);
   for (let i = 0; i < padded; i += 16) {
     const p = probs + (<usize>i << 2);
@@ -216,24 +280,51 @@ function softmaxBlock(probs: usize, count: i32, blockMax: f32, acc: usize, maxAt
     v128.store(p, e3, 48);
     sumV = f32x4.add(f32x4.add(f32x4.add(f32x4.add(sumV, e0), e1), e2), e3);
   }
-  sum += (f32x4.extract_lane(sumV, 0) + f32x4.extract_lane(sumV, 2)) + (f32x4.extract_lane(sumV, 1) + f32x4.extract_lane(sumV, 3));
-  store<f32>(maxAt, newMax);
-  store<f32>(sumAt, sum);
+  return (f32x4.extract_lane(sumV, 0) + f32x4.extract_lane(sumV, 2)) + (f32x4.extract_lane(sumV, 1) + f32x4.extract_lane(sumV, 3));
 }
 
 /**
- * attendBlock for the rows of one query position (decode): query heads qa .. qa + rows − 1, row r
- * for head qa + r (of KV head (qa + r) / group). Each row takes exactly attendBlock's steps (a
- * key's score does not depend on which keys share its pass; the value groups are
- * accumulateValues'), but the loops over keys are outside the loops over rows, and the keys that
- * share a pass are far apart: four keys a quarter of the block apart for the scores, eight keys
- * an eighth apart for the values. Each key row is then read front to back by its own stream;
- * neighbouring key rows read side by side came from memory at ~60% of the speed (a GPT-2 token's
- * 12 layers at 512 positions, one thread: 2.6 → 1.6 ms).
+ * Merges a block's partial (Σp·v at part, its max and sum) into a row's running acc, max and sum:
+ * both rescaled to the larger max, m = max(M, m_b): acc·e^(M − m) + part·e^(m_b − m). The first
+ * block is copied. A factor e^0 is skipped: multiplying by exactly 1 changes no bit.
+ */
+@inline
+function mergeBlock(acc: usize, part: usize, maxAt: usize, sumAt: usize, blockMax: f32, blockSum: f32, headDim: i32): void {
+  const oldMax = load<f32>(maxAt);
+  const bytes = <usize>headDim << 2;
+  if (oldMax == -Infinity) {
+    memory.copy(acc, part, bytes);
+    store<f32>(maxAt, blockMax);
+    store<f32>(sumAt, blockSum);
+    return;
+  }
+  const newMax = blockMax > oldMax ? blockMax : oldMax;
+  const keep: f32 = oldMax == newMax ? 1 : expF32(oldMax - newMax);
+  const take: f32 = blockMax == newMax ? 1 : expF32(blockMax - newMax);
+  store<f32>(maxAt, newMax);
+  store<f32>(sumAt, load<f32>(sumAt) * keep + blockSum * take);
+  const vecBytes = <usize>(headDim & ~3) << 2;
+  const keepV = f32x4.splat(keep), takeV = f32x4.splat(take);
+  let o: usize = 0;
+  for (; o < vecBytes; o += 16) {
+    v128.store(acc + o, f32x4.add(f32x4.mul(v128.load(acc + o), keepV), f32x4.mul(v128.load(part + o), takeV)));
+  }
+  for (; o < bytes; o += 4) store<f32>(acc + o, load<f32>(acc + o) * keep + load<f32>(part + o) * take);
+}
+
+/**
+ * One block of one query position (decode) for query heads qa .. qa + rows − 1 (row r for head
+ * qa + r, of KV head (qa + r) / group): each row's partial — max, sum, Σp·v — at parts + r · stride.
+ * Each row takes exactly attendBlock's steps (a key's score does not depend on which keys share
+ * its pass; the value groups are accumulateValues'), but the loops over keys are outside the loops
+ * over rows, and the keys that share a pass are far apart: four keys a quarter of the block apart
+ * for the scores, eight keys an eighth apart for the values. Each key row is then read front to
+ * back by its own stream; neighbouring key rows read side by side came from memory at ~60% of the
+ * speed (a GPT-2 token's 12 layers at 512 positions, one thread: 2.6 → 1.6 ms).
  */
 @inline
 function decodeBlock(
-  q: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize, acc: usize, rowMax: usize, rowSum: usize,
+  q: usize, k: usize, v: usize, keys: usize, count: i32, probs: usize, parts: usize, stride: usize,
   qa: i32, rows: i32, group: i32, headDim: i32, scale: f32, softCap: f32,
 ): void {
   const headBytes = <usize>headDim << 2;
@@ -261,23 +352,26 @@ function decodeBlock(
   }
   for (let r = 0; r < rows; r++) {
     const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
-    const blockMax = load<f32>(rowProbs + (<usize>(KEY_BLOCK + 8) << 2));
-    softmaxBlock(rowProbs, count, blockMax, acc + <usize>r * headBytes, rowMax + (<usize>r << 2), rowSum + (<usize>r << 2), headDim, softCap);
+    const part = parts + <usize>r * stride;
+    const scoreMax = load<f32>(rowProbs + (<usize>(KEY_BLOCK + 8) << 2));
+    const blockMax = softCap == 0 ? scoreMax : capScores(rowProbs, count, softCap);
+    store<f32>(part, blockMax);
+    store<f32>(part, blockWeights(rowProbs, count, blockMax), 4);
+    memory.fill(part + 16, 0, headBytes);
   }
   // Values: accumulateValues' groups, each for every row, then each row's leftover keys.
   const eighth = count >> 3;
   for (let j = 0; j < eighth; j++) {
     for (let r = 0; r < rows; r++) {
       const g = (qa + r) / group;
-      accumulateGroup(v + <usize>g * headBytes, keys, j, eighth, probs + (<usize>(r * PROBS_STRIDE) << 2), acc + <usize>r * headBytes, headDim);
+      accumulateGroup(v + <usize>g * headBytes, keys, j, eighth, probs + (<usize>(r * PROBS_STRIDE) << 2), parts + <usize>r * stride + 16, headDim);
     }
   }
   if (eighth << 3 < count) {
     const first = eighth << 3;
     for (let r = 0; r < rows; r++) {
       const g = (qa + r) / group;
-      const rowProbs = probs + (<usize>(r * PROBS_STRIDE) << 2);
-      accumulateSingles(v + <usize>g * headBytes, keys, first, count, rowProbs, acc + <usize>r * headBytes, headDim);
+      accumulateSingles(v + <usize>g * headBytes, keys, first, count, probs + (<usize>(r * PROBS_STRIDE) << 2), parts + <usize>r * stride + 16, headDim);
     }
   }
 }

@@ -5,14 +5,14 @@
 import { matmulF32, matmulF16, matmulBF16, decodeF32, decodeF16, decodeBF16 } from "./dense";
 import { matmulQuantized, decodePairs, KIND_Q8_0, KIND_Q4_0 } from "./quantized";
 import { min32 } from "./common";
-import { flashAttention, flashDecode, QUERY_BLOCK } from "./attention";
+import { flashAttention, flashDecodeBlocks, decodeBlockCount, QUERY_BLOCK } from "./attention";
 
 export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
 export { f32ToF16, hasNonFiniteF16 } from "./half";
 export { transpose32, transpose16 } from "./transpose";
 export { encodeQ8_0, encodeQ4_0, encodeF16 } from "./encode";
 export { opGelu, opSwiglu, opGeglu, opAdd, opAddBias, opLayerNorm, opRmsNorm } from "./activations";
-export { flashAttention, flashScratchBytes, kernelExp, kernelTanh } from "./attention";
+export { flashAttention, flashScratchBytes, flashDecodeMerge, decodeBlockCount, kernelExp, kernelTanh } from "./attention";
 
 /** Kinds of matmul job; the host mirrors these numbers. */
 export const KIND_F32: i32 = 0;
@@ -123,10 +123,12 @@ function runRows(job: usize, w: usize, out: usize, rows: i32, r0: i32, r1: i32, 
   }
 }
 
-// An attention job: flash attention over a KV cache, cut into (KV head, query tile) units that any
-// thread may run, since every query row comes out the same whoever computes it. Fields, i32 words
-// from JOB_ATTENTION (scale and softCap as f32 bits): q, k, v, out, scratch, scratchBytes, nQ,
-// startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots.
+// An attention job: flash attention over a KV cache, cut into units that any thread may run, since
+// every query row comes out the same whoever computes it: (KV head, query tile) for prefill, (key
+// block, run of query heads) for decode, whose block partials the host then merges
+// (flashDecodeMerge). Fields, i32 words from JOB_ATTENTION (scale and softCap as f32 bits): q, k,
+// v, out, scratch, scratchBytes, nQ, startPos, nHeads, nKVHeads, headDim, scale, window, softCap,
+// ringSlots, and for decode: partials, query heads per unit.
 const KIND_ATTENTION = 16;
 const JOB_ATTENTION = 96;
 
@@ -137,10 +139,18 @@ function runAttention(a: usize, part: i32, parts: i32, slot: i32): void {
   const nHeads = load<i32>(a, 32), nKVHeads = load<i32>(a, 36), headDim = load<i32>(a, 40);
   const scale = load<f32>(a, 44), window = load<i32>(a, 48), softCap = load<f32>(a, 52), ringSlots = load<i32>(a, 56);
   if (nQ == 1) {
-    // Decode: a run of query heads per chunk (it may split a KV head's group), one call, so each
-    // key block is read once for all of them.
-    const h0 = <i32>(<i64>nHeads * part / parts), h1 = <i32>(<i64>nHeads * (part + 1) / parts);
-    if (h0 < h1) flashDecode(out, q, k, v, scratch, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, h0, h1);
+    // Decode: units are (key block, run of `maxRows` query heads, at most QUERY_BLOCK · group).
+    const maxRows = load<i32>(a, 64);
+    const runs = (nHeads + maxRows - 1) / maxRows;
+    const units = decodeBlockCount(startPos, window) * runs;
+    const u0 = <i32>(<i64>units * part / parts), u1 = <i32>(<i64>units * (part + 1) / parts);
+    for (let u = u0; u < u1; u++) {
+      const b = u / runs, h = (u % runs) * maxRows;
+      flashDecodeBlocks(
+        load<usize>(a, 60), q, k, v, scratch, startPos, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots,
+        h, min32(nHeads, h + maxRows), b, b + 1,
+      );
+    }
     return;
   }
   const tiles = (nQ + QUERY_BLOCK - 1) / QUERY_BLOCK;
