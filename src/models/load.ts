@@ -102,11 +102,15 @@ export async function loadCausalLM(path: string, options: LoadOptions = {}): Pro
     // Converting on load reads the file into temporary memory; otherwise tensors are used in place.
     const converting = runtime !== undefined && options.dtype !== undefined;
     const weights: WeightOptions = { backend: { runtime, dtype: options.dtype }, copyOut: converting };
-    const read: ReadOptions = runtime && !converting ? { allocate: (bytes) => runtime.allocate(bytes) } : {};
-    const model = buildFrom(checkpoint, read, weights);
-    if (!runtime) return model;
+    if (runtime === undefined) return buildFrom(checkpoint, {}, weights);
+    // The workers come up first (they start once the event loop turns), so they can read the
+    // weights alongside this thread.
     await runtime.ready();
-    return withRuntime(model, runtime);
+    const read: ReadOptions = converting ? {} : {
+      allocate: (bytes) => runtime.allocate(bytes),
+      fill: (file, position, into) => runtime.readInto(file.fd, position, into),
+    };
+    return withRuntime(buildFrom(checkpoint, read, weights), runtime);
   } catch (error) {
     runtime?.dispose();
     if (error instanceof LoomError && /4 GiB/.test(error.message)) {

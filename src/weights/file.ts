@@ -9,8 +9,15 @@ import { LoomError } from "../errors.js";
  */
 export type Allocate = (byteLength: number) => Uint8Array;
 
+/**
+ * Reads a data section into `into` some faster way (the WebAssembly runtime reads on all its
+ * threads at once) and returns true, or declines (false) and leaves it to readExactly.
+ */
+export type Fill = (file: OpenFile, position: number, into: Uint8Array) => boolean;
+
 export interface ReadOptions {
   allocate?: Allocate;
+  fill?: Fill;
 }
 
 export interface OpenFile {
@@ -66,8 +73,12 @@ export function readExactly(file: OpenFile, position: number, into: Uint8Array, 
   }
 }
 
-/** Reads `length` bytes at `position` into one buffer from `allocate` (checked, then trimmed to length). */
-export function readSection(file: OpenFile, position: number, length: number, allocate: Allocate | undefined, what: string): Uint8Array {
+/**
+ * Reads `length` bytes at `position` into one buffer from `options.allocate` (checked, then trimmed
+ * to length), through `options.fill` when it takes the job.
+ */
+export function readSection(file: OpenFile, position: number, length: number, options: ReadOptions, what: string): Uint8Array {
+  const { allocate, fill } = options;
   if (position + length > file.size) {
     throw new LoomError(`${file.path}: truncated file: ${what} needs ${position + length} bytes but the file has ${file.size}`);
   }
@@ -76,7 +87,13 @@ export function readSection(file: OpenFile, position: number, length: number, al
     throw new LoomError(`${file.path}: allocate(${length}) returned a buffer that is too small`);
   }
   const section = buffer.length === length ? buffer : buffer.subarray(0, length);
-  readExactly(file, position, section, what);
+  let filled: boolean;
+  try {
+    filled = fill !== undefined && fill(file, position, section);
+  } catch (error) {
+    throw new LoomError(`${file.path}: reading ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!filled) readExactly(file, position, section, what);
   return section;
 }
 

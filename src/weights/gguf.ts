@@ -48,7 +48,7 @@ export function openGGUF(path: string, options: ReadOptions = {}): GGUFFile {
     const header = parseHeader(new HeaderCursor(file));
     const used = header.tensorInfos.reduce((max, t) => Math.max(max, t.offset + t.byteLength), 0);
     // A file without tensor data may end before the aligned data offset.
-    const data = used === 0 ? new Uint8Array(0) : readSection(file, header.dataOffset, used, options.allocate, "the GGUF data section");
+    const data = used === 0 ? new Uint8Array(0) : readSection(file, header.dataOffset, used, options, "the GGUF data section");
     const tensors = new Map<string, RawTensor>();
     for (const t of header.tensorInfos) {
       tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, bytes: data.subarray(t.offset, t.offset + t.byteLength) });

@@ -95,7 +95,7 @@ export function openSafetensors(path: string, options: ReadOptions = {}): Weight
     }
 
     const used = entries.reduce((max, e) => Math.max(max, e.end), 0);
-    const data = readSection(file, dataStart, used, options.allocate, "the data section");
+    const data = readSection(file, dataStart, used, options, "the data section");
     const tensors = new Map<string, RawTensor>();
     for (const e of entries) tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, bytes: data.subarray(e.begin, e.end) });
     return tensorTable(path, metadata, tensors);

@@ -1,11 +1,15 @@
 // The runtime around the kernels: shared memory and its allocator, weights used in place, input
-// checks, the worker pool's life cycle.
+// checks, the worker pool's life cycle, files read on every thread.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LoomError } from "../../src/errors.js";
 import { createWasmRuntime, createWasmMatrix, matmulTogether } from "../../src/kernels/wasm/index.js";
+import { READ_CHUNK_BYTES } from "../../src/kernels/wasm/read-job.js";
 import { activations, quantizedWeights, seeded } from "./random.js";
 import { assertSameBits } from "./compare.js";
 
@@ -214,5 +218,39 @@ test("released regions are reused before the heap grows", () => {
     assert.ok(runtime.allocatedBytes > top, "a larger request grows the heap");
   } finally {
     runtime.dispose();
+  }
+});
+
+test("readInto reads a file into the shared memory on every thread, the same bytes as one read", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "loom-read-"));
+  const runtime = createWasmRuntime({ threads: 2 });
+  try {
+    await runtime.ready();
+    // Three chunks and an odd tail, from an odd position in the file.
+    const position = 4099, length = 2 * READ_CHUNK_BYTES + 12345;
+    const bytes = new Uint8Array(position + length);
+    const random = seeded(77);
+    for (let i = 0; i < bytes.length; i += 4096) bytes.fill(Math.floor(random() * 256), i, i + 4096);
+    for (let i = 0; i < bytes.length; i += 997) bytes[i] = i & 255; // so no two chunks look alike
+    const path = join(dir, "weights.bin");
+    writeFileSync(path, bytes);
+    const fd = openSync(path, "r");
+    try {
+      const into = runtime.allocate(length);
+      assert.equal(runtime.readInto(fd, position, into), true);
+      assert.ok(Buffer.from(into).equals(Buffer.from(bytes.subarray(position))), "bytes differ from the file's");
+      // Declined, reading nothing: small sections, and views outside the shared memory.
+      const small = runtime.allocate(1000);
+      assert.equal(runtime.readInto(fd, position, small), false);
+      assert.equal(small[0], 0);
+      assert.equal(runtime.readInto(fd, position, new Uint8Array(length)), false);
+      // Past the end of the file: an error, not a hang or silent zeros.
+      assert.throws(() => runtime.readInto(fd, position + 100, runtime.allocate(length)), LoomError);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    runtime.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,7 +4,7 @@
 //   [0, 1 KiB)           left zero, so a zero offset never points at live data
 //   [1 KiB, 64 KiB)      the kernels' static data (SIMD constants, placed by build.mjs)
 //   [64 KiB, +256 B)     control words (Int32Array) for the worker pool
-//   [64 KiB + 256, +192) the job record of the current matmul or attention
+//   [64 KiB + 256, +192) the job record of the current matmul, attention or file read
 //   [HEAP_START, …)      the bump allocator: weights, activations, scratch
 
 import type { WasmMemory, WasmModule } from "./kernels.js";
@@ -46,6 +46,11 @@ export const Job = {
    * block partials and the query heads per unit, from this word.
    */
   attention: 24,
+  /**
+   * A file read (kind READ_KIND, read-job.ts): file descriptor, file position (low and high 32
+   * bits), destination offset and byte count (both unsigned), from this word.
+   */
+  read: 24,
   length: 48,
 } as const;
 
@@ -58,6 +63,9 @@ export type KernelDType = keyof typeof Kind;
 
 /** The job kind of an attention job (assembly/index.ts KIND_ATTENTION). */
 export const ATTENTION_KIND = 16;
+
+/** The job kind of a file read, which the workers run in JavaScript (read-job.ts). */
+export const READ_KIND = 32;
 
 /** What the main thread passes to each worker at start. */
 export interface WorkerSetup {

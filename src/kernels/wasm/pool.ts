@@ -101,12 +101,12 @@ export class WorkerPool {
     // Always wait: the workers are still reading this job's buffers.
     for (let done = Atomics.load(control, Control.done); done < chunks; done = Atomics.load(control, Control.done)) {
       if (!waitWhileEqualFor(control, Control.done, done, this.spinMicros, STALL_MS)) {
-        throw new LoomError(`wasm kernels: ${chunks - done} chunk(s) of a matmul did not finish within ${STALL_MS / 1000} s`);
+        throw new LoomError(`wasm kernels: ${chunks - done} chunk(s) of a job did not finish within ${STALL_MS / 1000} s`);
       }
     }
     if (error !== undefined) throw error;
     if (Atomics.load(control, Control.failed) !== 0) {
-      throw new LoomError("wasm kernels: a worker thread failed while running a matmul (out-of-bounds job?)");
+      throw new LoomError("wasm kernels: a worker thread failed while running a job (an out-of-bounds kernel job, or a file read that failed)");
     }
     return true;
   }

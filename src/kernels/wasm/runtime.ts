@@ -5,6 +5,7 @@ import { LoomError } from "../../errors.js";
 import { instantiateKernels, kernelsModule, wasmApi, type KernelExports, type WasmMemory } from "./kernels.js";
 import { ATTENTION_KIND, HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, MAX_SEGMENTS, PAGE_BYTES, type KernelDType } from "./layout.js";
 import { MAX_CHUNKS } from "./chunks.js";
+import { READ_CHUNK_BYTES, readChunk, writeReadJob } from "./read-job.js";
 import { WorkerPool } from "./pool.js";
 
 export interface WasmRuntimeOptions {
@@ -320,6 +321,19 @@ export class WasmRuntime {
     if (current !== undefined && current.byteLength >= bytes) return current;
     if (current !== undefined) this.release(current);
     return this.allocate(bytes);
+  }
+
+  /**
+   * Fills `into`, a view of this memory, with the bytes of the open file `fd` from `position` on,
+   * the workers reading chunks of it alongside this thread. Returns false, having read nothing,
+   * when `into` lies elsewhere, is small, or the workers are not up: the caller reads it itself.
+   */
+  readInto(fd: number, position: number, into: Uint8Array): boolean {
+    if (this.disposed) throw new LoomError("wasm kernels: the runtime was disposed");
+    const at = this.offsetOf(into);
+    if (at === undefined || into.byteLength < 2 * READ_CHUNK_BYTES || this.pool === undefined || !this.pool.running) return false;
+    const chunks = writeReadJob(this.job, fd, position, at, into.byteLength);
+    return this.pool.run(chunks, (chunk) => readChunk(this.memory.buffer, this.job, chunk));
   }
 
   /**
