@@ -382,13 +382,28 @@ function decodeBlock(
  */
 @inline
 function scoreKeysApart(qRow: usize, k: usize, keys: usize, j: i32, apart: i32, probs: usize, headDim: i32, scale: f32): f32 {
-  const vecBytes = <usize>(headDim & ~3) << 2;
   const step = <usize>apart << 2;
   const at = <usize>j << 2;
   const ka = k + <usize>load<u32>(keys + at);
   const kb = k + <usize>load<u32>(keys + at + step);
   const kc = k + <usize>load<u32>(keys + at + 2 * step);
   const kd = k + <usize>load<u32>(keys + at + 3 * step);
+  const scores = f32x4.mul(dots4(qRow, ka, kb, kc, kd, headDim), f32x4.splat(scale));
+  store<f32>(probs + at, f32x4.extract_lane(scores, 0));
+  store<f32>(probs + at + step, f32x4.extract_lane(scores, 1));
+  store<f32>(probs + at + 2 * step, f32x4.extract_lane(scores, 2));
+  store<f32>(probs + at + 3 * step, f32x4.extract_lane(scores, 3));
+  return maxLane(scores);
+}
+
+/**
+ * q·k for four keys at once, sharing each load of q: one f32x4 accumulator per key over the vector
+ * part, lane sums by a 4 × 4 transpose (each (l0 + l2) + (l1 + l3), as in laneSum), then the
+ * headDim mod 4 values past it.
+ */
+@inline
+function dots4(qRow: usize, ka: usize, kb: usize, kc: usize, kd: usize, headDim: i32): v128 {
+  const vecBytes = <usize>(headDim & ~3) << 2;
   let a = f32x4.splat(0), b = a, c = a, d = a;
   for (let o: usize = 0; o < vecBytes; o += 16) {
     const qv = v128.load(qRow + o);
@@ -406,12 +421,7 @@ function scoreKeysApart(qRow: usize, k: usize, keys: usize, j: i32, apart: i32, 
     dots = f32x4.replace_lane(dots, 2, f32x4.extract_lane(dots, 2) + tailDot(qRow, kc, vecBytes, headDim));
     dots = f32x4.replace_lane(dots, 3, f32x4.extract_lane(dots, 3) + tailDot(qRow, kd, vecBytes, headDim));
   }
-  const scores = f32x4.mul(dots, f32x4.splat(scale));
-  store<f32>(probs + at, f32x4.extract_lane(scores, 0));
-  store<f32>(probs + at + step, f32x4.extract_lane(scores, 1));
-  store<f32>(probs + at + 2 * step, f32x4.extract_lane(scores, 2));
-  store<f32>(probs + at + 3 * step, f32x4.extract_lane(scores, 3));
-  return maxLane(scores);
+  return dots;
 }
 
 /**
@@ -429,25 +439,7 @@ function scoreKeys(qRow: usize, k: usize, keys: usize, count: i32, probs: usize,
     const kb = k + <usize>load<u32>(keys + (<usize>j << 2), 4);
     const kc = k + <usize>load<u32>(keys + (<usize>j << 2), 8);
     const kd = k + <usize>load<u32>(keys + (<usize>j << 2), 12);
-    let a = f32x4.splat(0), b = a, c = a, d = a;
-    for (let o: usize = 0; o < vecBytes; o += 16) {
-      const qv = v128.load(qRow + o);
-      a = f32x4.add(a, f32x4.mul(qv, v128.load(ka + o)));
-      b = f32x4.add(b, f32x4.mul(qv, v128.load(kb + o)));
-      c = f32x4.add(c, f32x4.mul(qv, v128.load(kc + o)));
-      d = f32x4.add(d, f32x4.mul(qv, v128.load(kd + o)));
-    }
-    // Lane sums of a, b, c, d by a 4 × 4 transpose: each is (l0 + l2) + (l1 + l3), as in laneSum.
-    const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-    const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-    let dots = f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
-    if (<i32>vecBytes < (headDim << 2)) {
-      dots = f32x4.replace_lane(dots, 0, f32x4.extract_lane(dots, 0) + tailDot(qRow, ka, vecBytes, headDim));
-      dots = f32x4.replace_lane(dots, 1, f32x4.extract_lane(dots, 1) + tailDot(qRow, kb, vecBytes, headDim));
-      dots = f32x4.replace_lane(dots, 2, f32x4.extract_lane(dots, 2) + tailDot(qRow, kc, vecBytes, headDim));
-      dots = f32x4.replace_lane(dots, 3, f32x4.extract_lane(dots, 3) + tailDot(qRow, kd, vecBytes, headDim));
-    }
-    const scores = f32x4.mul(dots, scaleV);
+    const scores = f32x4.mul(dots4(qRow, ka, kb, kc, kd, headDim), scaleV);
     v128.store(probs + (<usize>j << 2), scores);
     maxV = f32x4.pmax(maxV, scores);
   }
