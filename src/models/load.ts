@@ -103,14 +103,14 @@ export async function loadCausalLM(path: string, options: LoadOptions = {}): Pro
     const converting = runtime !== undefined && options.dtype !== undefined;
     const weights: WeightOptions = { backend: { runtime, dtype: options.dtype }, copyOut: converting };
     if (runtime === undefined) return buildFrom(checkpoint, {}, weights);
-    // The workers come up first (they start once the event loop turns), so they can read the
-    // weights alongside this thread.
-    await runtime.ready();
+    // The data section is read on every thread: the workers start while the header is parsed.
     const read: ReadOptions = converting ? {} : {
       allocate: (bytes) => runtime.allocate(bytes),
       fill: (file, position, into) => runtime.readInto(file.fd, position, into),
     };
-    return withRuntime(buildFrom(checkpoint, read, weights), runtime);
+    const model = buildFrom(checkpoint, read, weights);
+    await runtime.ready();
+    return withRuntime(model, runtime);
   } catch (error) {
     runtime?.dispose();
     if (error instanceof LoomError && /4 GiB/.test(error.message)) {

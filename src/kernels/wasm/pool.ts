@@ -4,9 +4,10 @@
 // One synchronisation per matmul, and the caller sees a plain synchronous call (Atomics.wait is
 // allowed on Node's main thread). A worker that is slow to wake only gets fewer chunks.
 //
-// Workers only start once the main thread's event loop turns, so a program that multiplies right
-// after creating the pool would wait on them forever: until every worker has reported in, `run`
-// declines and the caller computes alone. `ready` resolves when the pool is fully up.
+// Workers take ~40 ms to come up (a Node worker, then the kernels instantiated), and a pool that
+// waited for them would stall its first calls: until every worker has reported in (an atomic
+// counter, seen without the event loop turning), `run` declines and the caller computes alone.
+// `ready` resolves when the pool is fully up; `waitRunning` waits for it synchronously.
 import { Worker } from "node:worker_threads";
 import { LoomError } from "../../errors.js";
 import { CONTROL_OFFSET, Control, type WorkerSetup } from "./layout.js";
@@ -63,6 +64,20 @@ export class WorkerPool {
     }
     this.ready = Promise.all(started).then(() => undefined);
     this.ready.catch(() => undefined); // a failed pool is reported through `ready` and by `run` declining
+  }
+
+  /**
+   * Blocks this thread until every worker has started (true), one has failed, or `timeoutMs` has
+   * passed (false). For work worth waiting for, such as reading the weights on every thread.
+   */
+  waitRunning(timeoutMs: number): boolean {
+    const until = performance.now() + timeoutMs;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (!this.running) {
+      if (this.disposed || Atomics.load(this.control, Control.failed) !== 0 || performance.now() >= until) return false;
+      Atomics.wait(nap, 0, 0, 1); // a 1 ms sleep
+    }
+    return true;
   }
 
   /** Whether every worker has started (and none has failed): only then does `run` use them. */

@@ -47,6 +47,9 @@ export interface AttentionJob {
   scale: number; window: number; softCap: number; ringSlots: number;
 }
 
+/** How long readInto waits for workers that are still starting (they take ~40 ms here). */
+const WORKER_START_WAIT_MS = 1000;
+
 /** Query positions per tile of the attention kernel (assembly/attention.ts QUERY_BLOCK). */
 const ATTENTION_QUERY_BLOCK = 16;
 
@@ -325,13 +328,16 @@ export class WasmRuntime {
 
   /**
    * Fills `into`, a view of this memory, with the bytes of the open file `fd` from `position` on,
-   * the workers reading chunks of it alongside this thread. Returns false, having read nothing,
-   * when `into` lies elsewhere, is small, or the workers are not up: the caller reads it itself.
+   * the workers reading chunks of it alongside this thread (waiting up to WORKER_START_WAIT_MS for
+   * them to start). Returns false, having read nothing, when `into` lies elsewhere, is small, or
+   * the workers are not up: the caller reads it itself.
    */
   readInto(fd: number, position: number, into: Uint8Array): boolean {
     if (this.disposed) throw new LoomError("wasm kernels: the runtime was disposed");
     const at = this.offsetOf(into);
-    if (at === undefined || into.byteLength < 2 * READ_CHUNK_BYTES || this.pool === undefined || !this.pool.running) return false;
+    if (at === undefined || into.byteLength < 2 * READ_CHUNK_BYTES || this.pool === undefined) return false;
+    // Right after the runtime is made, the workers may still be starting: worth a short wait.
+    if (!this.pool.waitRunning(WORKER_START_WAIT_MS)) return false;
     const chunks = writeReadJob(this.job, fd, position, at, into.byteLength);
     return this.pool.run(chunks, (chunk) => readChunk(this.memory.buffer, this.job, chunk));
   }
@@ -384,8 +390,8 @@ export class WasmRuntime {
   }
 
   /**
-   * Resolves when every worker thread runs. Matmuls before that run on this thread alone (workers
-   * start only once the event loop turns), so awaiting this is optional.
+   * Resolves when every worker thread runs. Matmuls before that run on this thread alone, so
+   * awaiting this is optional.
    */
   ready(): Promise<void> {
     return this.pool?.ready ?? Promise.resolve();
