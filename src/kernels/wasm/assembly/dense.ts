@@ -29,42 +29,12 @@ function mulAdd(acc: v128, a: v128, b: v128): v128 {
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
-/** 4 rows × 1 token: four independent sums share each load of x (decode). */
-@inline
-function rows4x1<T>(w: usize, rowBytes: usize, x: usize, out: usize, cols: i32): void {
-  const S = sizeof<T>();
-  const w1 = w + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  let k = 0;
-  for (; k + 4 <= cols; k += 4) {
-    const xv = v128.load(x + (<usize>k << 2));
-    const o = <usize>k * S;
-    a0 = mulAdd(a0, load4<T>(w + o), xv);
-    a1 = mulAdd(a1, load4<T>(w1 + o), xv);
-    a2 = mulAdd(a2, load4<T>(w2 + o), xv);
-    a3 = mulAdd(a3, load4<T>(w3 + o), xv);
-  }
-  let s0 = sumLanes(a0), s1 = sumLanes(a1), s2 = sumLanes(a2), s3 = sumLanes(a3);
-  for (; k < cols; k++) {
-    const xk = load<f32>(x + (<usize>k << 2));
-    const o = <usize>k * S;
-    s0 += load1<T>(w + o) * xk;
-    s1 += load1<T>(w1 + o) * xk;
-    s2 += load1<T>(w2 + o) * xk;
-    s3 += load1<T>(w3 + o) * xk;
-  }
-  store<f32>(out, s0);
-  store<f32>(out, s1, 4);
-  store<f32>(out, s2, 8);
-  store<f32>(out, s3, 12);
-}
-
 /**
  * 4 rows `apart` bytes from each other × 1 token (decode), written `outApart` bytes apart. Each row
  * is read front to back, its own stream: four streams far apart stay ahead in the prefetchers,
  * where four neighbouring rows read side by side (a few KB apart) came from memory at 60–65% of
  * the speed (f32 768-wide rows, one thread: 15.6 → 25 GB/s). Four independent sums keep the
- * adder busy; per row the lane order is rows4x1's.
+ * adder busy. (Prefill's leftover tokens pass neighbouring rows: apart = one row, outApart = 4.)
  */
 @inline
 function rowsApart4x1<T>(w: usize, apart: usize, x: usize, out: usize, outApart: usize, cols: i32): void {
@@ -219,7 +189,7 @@ function matmulDense<T>(w: usize, x: usize, out: usize, rows: i32, cols: i32, n:
       const xt = x + <usize>t * xStride;
       const ot = out + <usize>t * outStride;
       let r = start;
-      for (; r + 4 <= end; r += 4) rows4x1<T>(w + <usize>r * rowBytes, rowBytes, xt, ot + (<usize>r << 2), cols);
+      for (; r + 4 <= end; r += 4) rowsApart4x1<T>(w + <usize>r * rowBytes, rowBytes, xt, ot + (<usize>r << 2), 4, cols);
       for (; r < end; r++) rows1x1<T>(w + <usize>r * rowBytes, xt, ot + (<usize>r << 2), cols);
     }
   }
