@@ -22,22 +22,18 @@
  * checkpoints (even when it differs from head_dim) and llama.cpp's rule for GGUF files.
  */
 import { LoomError } from "../errors.js";
-import { AttentionScratch, SelfAttention } from "../nn/attention.js";
+import { SelfAttention } from "../nn/attention.js";
 import { Embedding } from "../nn/embedding.js";
-import type { Matrix } from "../nn/matrix.js";
 import { GeGLUMLP } from "../nn/mlp.js";
-import { ModelKVCache } from "../nn/model-kv-cache.js";
 import { RMSNorm } from "../nn/norms.js";
-import type { Ops } from "../nn/ops.js";
-import { Activations } from "./activations.js";
+import { DecoderModel, type DecoderBlock } from "./decoder.js";
 import { RotaryEmbedding } from "../nn/rope.js";
 import { ropeScalingFromGGUF, ropeScalingFromHF, type RopeScaling } from "../nn/rope-scaling.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
-import { checkForward, DEFAULT_PREFILL_CHUNK, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
-import { layerTypesFromHF, layerWindows, patternLayerTypes, type AttentionLayerType } from "./layer-types.js";
+import { layerTypesFromHF, patternLayerTypes, type AttentionLayerType } from "./layer-types.js";
 import { ggufVocabSize, TensorLoader, type WeightOptions } from "./tensor-loader.js";
-import type { CacheOptions, CausalLM, ForwardOptions, KVCache, ModelConfig, TraceFn } from "./types.js";
+import type { CausalLM, ModelConfig } from "./types.js";
 
 export interface Gemma3Config extends ModelConfig {
   architecture: "gemma3";
@@ -246,15 +242,6 @@ export const GEMMA3_GGUF_NAMES: Gemma3Names = {
 // ---------------------------------------------------------------------------------------------
 // Model
 
-interface Gemma3Block {
-  inputNorm: RMSNorm;
-  attn: SelfAttention;
-  postAttnNorm: RMSNorm;
-  preFFNorm: RMSNorm;
-  mlp: GeGLUMLP;
-  postFFNorm: RMSNorm;
-}
-
 export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: "hf" | "gguf", weights: WeightOptions = {}): CausalLM {
   const names = layout === "hf" ? gemma3HFNamesFor(source) : GEMMA3_GGUF_NAMES;
   const w = new TensorLoader(source, weights);
@@ -271,11 +258,11 @@ export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: 
   const localRope = ropeOf(c.ropeLocalTheta, c.localRopeScaling);
 
   const embedding = new Embedding(w.matrix(`${names.tokenEmbd}.weight`, c.vocabSize, d));
-  const blocks: Gemma3Block[] = [];
+  const blocks: DecoderBlock[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const sliding = c.layerTypes[l] === "sliding_attention";
     blocks.push({
-      inputNorm: rmsNorm(names.inputNorm(l)),
+      attnNorm: rmsNorm(names.inputNorm(l)),
       attn: new SelfAttention(
         { nHeads: c.numHeads, nKVHeads: c.numKVHeads, headDim: hd, scale: c.attentionScale, softCap: c.attnSoftCap },
         {
@@ -289,85 +276,16 @@ export function buildGemma3(config: Gemma3Config, source: WeightSource, layout: 
         { q: rmsNorm(names.qNorm(l), hd), k: rmsNorm(names.kNorm(l), hd) },
       ),
       postAttnNorm: rmsNorm(names.postAttnNorm(l)),
-      preFFNorm: rmsNorm(names.preFFNorm(l)),
+      ffnNorm: rmsNorm(names.preFFNorm(l)),
       mlp: new GeGLUMLP(w.linear(names.gate(l), ff, d, false), w.linear(names.up(l), ff, d, false), w.linear(names.down(l), d, ff, false), w.ops),
       postFFNorm: rmsNorm(names.postFFNorm(l)),
     });
   }
   const outputNorm = rmsNorm(names.outputNorm);
   const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, c.vocabSize, d) : embedding.table;
-  return new Gemma3Model(config, embedding, blocks, outputNorm, head, [globalRope, localRope], w.ops);
-}
-
-class Gemma3Model implements CausalLM {
-  private readonly activations: Activations;
-  private readonly attnScratch: AttentionScratch;
-  private readonly windows: (number | undefined)[];
-  /** √nEmbd as an f32, as HF's embed_scale and llama.cpp's sqrtf. */
-  private readonly embedScale: number;
-
-  constructor(
-    readonly config: Gemma3Config,
-    private readonly embedding: Embedding,
-    private readonly blocks: Gemma3Block[],
-    private readonly outputNorm: RMSNorm,
-    private readonly head: Matrix,
-    private readonly ropes: RotaryEmbedding[],
-    private readonly ops: Ops,
-  ) {
-    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim }, undefined, ops);
-    this.activations = new Activations(ops, config.hiddenSize, config.intermediateSize, true);
-    this.windows = layerWindows(config.layerTypes, config.slidingWindow);
-    this.embedScale = Math.fround(Math.sqrt(config.hiddenSize));
-  }
-
-  createCache(options: CacheOptions = {}): ModelKVCache {
-    const c = this.config;
-    return new ModelKVCache(this.windows, c.numKVHeads * c.headDim, c.maxPositions, {
-      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK, memory: this.ops,
-    });
-  }
-
-  async forward(tokens: ArrayLike<number>, startPos: number, kvCache: KVCache, options: ForwardOptions = {}): Promise<Float32Array> {
-    const cache = checkForward(this.config, tokens, startPos, kvCache);
-    const n = tokens.length;
-    for (const rope of this.ropes) rope.setSequenceLength(startPos + n);
-    const logits = forwardInChunks(cache, startPos, n, prefillChunkOf(options.prefillChunk), options.logits ?? "last", this.config.vocabSize,
-      (from, to, logits) => this.forwardChunk(Array.prototype.slice.call(tokens, from, to), startPos + from, cache, logits, options.trace), options.logitsOut);
-    return logits;
-  }
-
-  /** Pushes tokens at startPos.. through every layer; writes the logits of the last `rows` of them. */
-  private forwardChunk(tokens: number[], startPos: number, cache: ModelKVCache, logits: Float32Array, trace?: TraceFn): void {
-    const { hiddenSize: d, vocabSize, finalSoftCap } = this.config;
-    const n = tokens.length;
-    const rows = logits.length / vocabSize; // tokens whose logits are wanted (the last ones)
-    const { x, xb, xb2, h1, h2 } = this.activations.ensure(n);
-
-    this.embedding.forward(x, tokens); // (n, nEmbd)
-    for (let i = 0; i < n * d; i++) x[i] *= this.embedScale;
-    trace?.("embd", -1, x.subarray(0, n * d));
-
-    for (let l = 0; l < this.blocks.length; l++) {
-      const b = this.blocks[l];
-      b.inputNorm.forward(xb, x, n); // (n, nEmbd)
-      b.attn.forward(xb2, xb, n, startPos, cache, l, this.attnScratch, trace); // (n, nEmbd)
-      b.postAttnNorm.forward(xb2, xb2, n);
-      this.ops.add(x, x, xb2, n * d);
-      trace?.("attn_residual", l, x.subarray(0, n * d));
-      b.preFFNorm.forward(xb, x, n);
-      b.mlp.forward(xb2, xb, n, h1, h2); // (n, nEmbd)
-      b.postFFNorm.forward(xb2, xb2, n);
-      this.ops.add(x, x, xb2, n * d);
-      trace?.("l_out", l, x.subarray(0, n * d));
-    }
-    if (rows === 0) return;
-
-    this.outputNorm.forward(xb, x.subarray((n - rows) * d, n * d), rows); // (rows, nEmbd)
-    trace?.("result_norm", -1, xb.subarray(0, rows * d));
-    this.head.matmul(logits, xb, rows);
-    if (finalSoftCap !== undefined) {
-      for (let i = 0; i < logits.length; i++) logits[i] = finalSoftCap * Math.tanh(logits[i] / finalSoftCap);
-    }
-  }
+  return new DecoderModel(config, {
+    embedding, blocks, outputNorm, head, ropes: [globalRope, localRope], ops: w.ops,
+    embedScale: Math.fround(Math.sqrt(c.hiddenSize)), // HF's embed_scale, llama.cpp's sqrtf
+    finalSoftCap: c.finalSoftCap,
+  });
 }

@@ -17,23 +17,19 @@
  */
 import { LoomError } from "../errors.js";
 import type { RopeStyle } from "../kernels/rope.js";
-import { AttentionScratch, SelfAttention } from "../nn/attention.js";
+import { SelfAttention } from "../nn/attention.js";
 import { tensorToFloat32 } from "../nn/create-matrix.js";
 import { Embedding } from "../nn/embedding.js";
-import type { Matrix } from "../nn/matrix.js";
 import { SwiGLUMLP } from "../nn/mlp.js";
-import { ModelKVCache } from "../nn/model-kv-cache.js";
 import { RMSNorm } from "../nn/norms.js";
-import type { Ops } from "../nn/ops.js";
-import { Activations } from "./activations.js";
+import { DecoderModel, type DecoderBlock } from "./decoder.js";
 import { RotaryEmbedding } from "../nn/rope.js";
 import { ropeScalingFromGGUF, ropeScalingFromHF, type RopeScaling } from "../nn/rope-scaling.js";
 import type { WeightSource } from "../weights/source.js";
 import { ConfigFields, firstId, type JsonObject } from "./fields.js";
-import { checkForward, DEFAULT_PREFILL_CHUNK, forwardInChunks, prefillChunkOf } from "./forward-checks.js";
-import { layerTypesFromHF, layerWindows, type AttentionLayerType } from "./layer-types.js";
+import { layerTypesFromHF, type AttentionLayerType } from "./layer-types.js";
 import { ggufVocabSize, TensorLoader, type WeightOptions } from "./tensor-loader.js";
-import type { CacheOptions, CausalLM, ForwardOptions, KVCache, ModelConfig, TraceFn } from "./types.js";
+import type { CausalLM, ModelConfig } from "./types.js";
 
 export type { RopeScaling };
 
@@ -245,13 +241,6 @@ export const GGUF_NAMES: LlamaNames = {
 // ---------------------------------------------------------------------------------------------
 // Model
 
-interface LlamaBlock {
-  attnNorm: RMSNorm;
-  attn: SelfAttention;
-  ffnNorm: RMSNorm;
-  mlp: SwiGLUMLP;
-}
-
 export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "hf" | "gguf", weights: WeightOptions = {}): CausalLM {
   const names = layout === "hf" ? HF_NAMES : GGUF_NAMES;
   const w = new TensorLoader(source, weights);
@@ -267,7 +256,7 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
   });
 
   const embedding = new Embedding(w.matrix(`${names.tokenEmbd}.weight`, c.vocabSize, d));
-  const blocks: LlamaBlock[] = [];
+  const blocks: DecoderBlock[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     blocks.push({
       attnNorm: rmsNorm(names.attnNorm(l)),
@@ -295,71 +284,5 @@ export function buildLlama(config: LlamaConfig, source: WeightSource, layout: "h
   const outputNorm = rmsNorm(names.outputNorm);
   // No separate head in the file means the head is tied to the embedding.
   const head = w.has(`${names.output}.weight`) ? w.matrix(`${names.output}.weight`, c.vocabSize, d) : embedding.table;
-  return new LlamaModel(config, embedding, blocks, outputNorm, head, rope, w.ops);
-}
-
-class LlamaModel implements CausalLM {
-  private readonly activations: Activations;
-  private readonly attnScratch: AttentionScratch;
-  private readonly windows: (number | undefined)[];
-
-  constructor(
-    readonly config: LlamaConfig,
-    private readonly embedding: Embedding,
-    private readonly blocks: LlamaBlock[],
-    private readonly outputNorm: RMSNorm,
-    private readonly head: Matrix,
-    private readonly rope: RotaryEmbedding,
-    private readonly ops: Ops,
-  ) {
-    this.attnScratch = new AttentionScratch({ nHeads: config.numHeads, nKVHeads: config.numKVHeads, headDim: config.headDim }, undefined, ops);
-    this.activations = new Activations(ops, config.hiddenSize, config.intermediateSize, true);
-    this.windows = layerWindows(config.layerTypes, config.slidingWindow);
-  }
-
-  createCache(options: CacheOptions = {}): ModelKVCache {
-    const c = this.config;
-    return new ModelKVCache(this.windows, c.numKVHeads * c.headDim, c.maxPositions, {
-      windowed: options.windowed, headroom: DEFAULT_PREFILL_CHUNK, memory: this.ops,
-    });
-  }
-
-  async forward(tokens: ArrayLike<number>, startPos: number, kvCache: KVCache, options: ForwardOptions = {}): Promise<Float32Array> {
-    const cache = checkForward(this.config, tokens, startPos, kvCache);
-    const n = tokens.length;
-    const chunk = prefillChunkOf(options.prefillChunk);
-    this.rope.setSequenceLength(startPos + n);
-    const logits = forwardInChunks(cache, startPos, n, chunk, options.logits ?? "last", this.config.vocabSize, (from, to, logits) =>
-      this.forwardChunk(Array.prototype.slice.call(tokens, from, to), startPos + from, cache, logits, options.trace), options.logitsOut);
-    return logits;
-  }
-
-  /** Pushes tokens at startPos.. through every layer; writes the logits of the last `rows` of them. */
-  private forwardChunk(tokens: number[], startPos: number, cache: ModelKVCache, logits: Float32Array, trace?: TraceFn): void {
-    const { hiddenSize: d, vocabSize } = this.config;
-    const n = tokens.length;
-    const rows = logits.length / vocabSize; // tokens whose logits are wanted (the last ones)
-    const { x, xb, xb2, h1, h2 } = this.activations.ensure(n);
-
-    this.embedding.forward(x, tokens); // (n, nEmbd)
-    trace?.("embd", -1, x.subarray(0, n * d));
-
-    for (let l = 0; l < this.blocks.length; l++) {
-      const b = this.blocks[l];
-      b.attnNorm.forward(xb, x, n); // (n, nEmbd)
-      b.attn.forward(xb2, xb, n, startPos, cache, l, this.attnScratch, trace); // (n, nEmbd)
-      this.ops.add(x, x, xb2, n * d);
-      trace?.("attn_residual", l, x.subarray(0, n * d));
-      b.ffnNorm.forward(xb, x, n);
-      b.mlp.forward(xb2, xb, n, h1, h2);
-      this.ops.add(x, x, xb2, n * d);
-      trace?.("l_out", l, x.subarray(0, n * d));
-    }
-    if (rows === 0) return;
-
-    // Final norm and LM head only for the rows that need logits.
-    this.outputNorm.forward(xb, x.subarray((n - rows) * d, n * d), rows); // (rows, nEmbd)
-    trace?.("result_norm", -1, xb.subarray(0, rows * d));
-    this.head.matmul(logits, xb, rows); // (rows, vocab)
-  }
+  return new DecoderModel(config, { embedding, blocks, outputNorm, head, ropes: [rope], ops: w.ops });
 }
