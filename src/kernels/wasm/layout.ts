@@ -51,6 +51,8 @@ export const Job = {
    * bits), destination offset and byte count (both unsigned), from this word.
    */
   read: 24,
+  /** A copy (src, dst, bytes) or a transpose (src, dst, rows, cols, elementBytes), from this word. */
+  move: 24,
   length: 48,
 } as const;
 
@@ -63,6 +65,10 @@ export type KernelDType = keyof typeof Kind;
 
 /** The job kind of an attention job (assembly/index.ts KIND_ATTENTION). */
 export const ATTENTION_KIND = 16;
+
+/** Job kinds that move bytes at load time (assembly/index.ts runMove): fields from Job.move on. */
+export const COPY_KIND = 17;
+export const TRANSPOSE_KIND = 18;
 
 /** The job kind of a file read, which the workers run in JavaScript (read-job.ts). */
 export const READ_KIND = 32;

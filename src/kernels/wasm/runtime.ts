@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import { LoomError } from "../../errors.js";
 import { instantiateKernels, kernelsModule, wasmApi, type KernelExports, type WasmMemory } from "./kernels.js";
-import { ATTENTION_KIND, HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, MAX_SEGMENTS, PAGE_BYTES, type KernelDType } from "./layout.js";
+import { ATTENTION_KIND, COPY_KIND, TRANSPOSE_KIND, HEAP_START, JOB_OFFSET, Job, Kind, MAX_PAGES, MAX_SEGMENTS, PAGE_BYTES, type KernelDType } from "./layout.js";
 import { MAX_CHUNKS } from "./chunks.js";
 import { READ_CHUNK_BYTES, readChunk, writeReadJob } from "./read-job.js";
 import { WorkerPool } from "./pool.js";
@@ -46,6 +46,10 @@ export interface AttentionJob {
   nQ: number; startPos: number; nHeads: number; nKVHeads: number; headDim: number;
   scale: number; window: number; softCap: number; ringSlots: number;
 }
+
+/** Bytes per unit of a copy job, and source rows per band of a transpose job (assembly/index.ts). */
+const COPY_UNIT = 4 << 20;
+const TRANSPOSE_BAND = 32;
 
 /** How long readInto waits for workers that are still starting (they take ~40 ms here). */
 const WORKER_START_WAIT_MS = 1000;
@@ -355,13 +359,29 @@ export class WasmRuntime {
         `got ${src.byteLength} in and ${dst.byteLength} out`,
       );
     }
-    const dstIn = this.offsetOf(dst);
+    const srcIn = this.offsetOf(src), dstIn = this.offsetOf(dst);
     const scratch = this.scratchOf(dstIn === undefined ? 2 * bytes : bytes);
-    new Uint8Array(this.memory.buffer, scratch, bytes).set(src);
+    if (srcIn === undefined || !this.moveJob(COPY_KIND, [srcIn, scratch, bytes], Math.ceil(bytes / COPY_UNIT))) {
+      new Uint8Array(this.memory.buffer, scratch, bytes).set(src);
+    }
     const to = dstIn ?? scratch + bytes;
-    if (elementBytes === 4) this.kernels.transpose32(scratch, to, rows, cols);
-    else this.kernels.transpose16(scratch, to, rows, cols);
+    if (!this.moveJob(TRANSPOSE_KIND, [scratch, to, rows, cols, elementBytes], Math.ceil(rows / TRANSPOSE_BAND))) {
+      if (elementBytes === 4) this.kernels.transpose32(scratch, to, rows, cols);
+      else this.kernels.transpose16(scratch, to, rows, cols);
+    }
     if (dstIn === undefined) dst.set(new Uint8Array(this.memory.buffer, to, bytes));
+  }
+
+  /**
+   * A copy or transpose job (assembly/index.ts runMove) on every thread, `units` pieces of work.
+   * Returns false, having done nothing, when it is small or the workers are not up.
+   */
+  private moveJob(kind: typeof COPY_KIND | typeof TRANSPOSE_KIND, fields: number[], units: number): boolean {
+    if (units < 2 || this.pool === undefined || !this.pool.running) return false;
+    this.job[Job.kind] = kind;
+    fields.forEach((value, i) => { this.job[Job.move + i] = value; });
+    this.chunks = Math.min(units, this.threads * CHUNKS_PER_THREAD, MAX_CHUNKS);
+    return this.pool.run(this.chunks, this.runChunk);
   }
 
   /**

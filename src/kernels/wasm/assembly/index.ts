@@ -10,6 +10,7 @@ import { flashAttention, flashDecodeBlocks, decodeBlockCount, QUERY_BLOCK } from
 export { quantizeQ8_0, quantizeQ8_K } from "./quantize";
 export { f32ToF16, hasNonFiniteF16 } from "./half";
 export { transpose32, transpose16 } from "./transpose";
+import { transposeRows32, transposeRows16, TRANSPOSE_BAND } from "./transpose";
 export { encodeQ8_0, encodeQ4_0, encodeF16 } from "./encode";
 export { opGelu, opSwiglu, opGeglu, opAdd, opAddBias, opLayerNorm, opRmsNorm } from "./activations";
 export { flashAttention, flashScratchBytes, flashDecodeMerge, decodeBlockCount, kernelExp, kernelTanh } from "./attention";
@@ -49,8 +50,13 @@ export function runPart(job: usize, part: i32, parts: i32): void {
  * parts than threads, to whichever thread claims them.
  */
 export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
-  if (load<i32>(job + JOB_KIND) == KIND_ATTENTION) {
+  const jobKind = load<i32>(job + JOB_KIND);
+  if (jobKind == KIND_ATTENTION) {
     runAttention(job + JOB_ATTENTION, part, parts, slot);
+    return;
+  }
+  if (jobKind == KIND_COPY || jobKind == KIND_TRANSPOSE) {
+    runMove(jobKind, job + JOB_ATTENTION, part, parts);
     return;
   }
   // Work units: quads of rows; for decode, rows far apart whatever the chunk (their streams stay
@@ -163,4 +169,30 @@ function runAttention(a: usize, part: i32, parts: i32, slot: i32): void {
     const at = <usize>t0 * rowBytes;
     flashAttention(out + at, q + at, k, v, scratch, rows, startPos + t0, nHeads, nKVHeads, headDim, scale, window, softCap, ringSlots, g, g + 1);
   }
+}
+
+// Moving bytes at load time, on every thread: a copy (src, dst, bytes; 4 MiB units) or a transpose
+// (src, dst, rows, cols, elementBytes; bands of TRANSPOSE_BAND source rows), fields from
+// JOB_ATTENTION on. src and dst must not overlap.
+const KIND_COPY = 17;
+const KIND_TRANSPOSE = 18;
+const COPY_UNIT: i32 = 4 << 20;
+
+function runMove(kind: i32, a: usize, part: i32, parts: i32): void {
+  const src = load<usize>(a), dst = load<usize>(a, 4);
+  if (kind == KIND_COPY) {
+    const bytes = load<u32>(a, 8);
+    const units = <i32>((bytes + <u32>COPY_UNIT - 1) / <u32>COPY_UNIT);
+    const u0 = <i32>(<i64>units * part / parts), u1 = <i32>(<i64>units * (part + 1) / parts);
+    const from = <usize>u0 * <usize>COPY_UNIT, to = min(<usize>u1 * <usize>COPY_UNIT, <usize>bytes);
+    if (from < to) memory.copy(dst + from, src + from, to - from);
+    return;
+  }
+  const rows = load<i32>(a, 8), cols = load<i32>(a, 12), elementBytes = load<i32>(a, 16);
+  const bands = (rows + TRANSPOSE_BAND - 1) / TRANSPOSE_BAND;
+  const b0 = <i32>(<i64>bands * part / parts), b1 = <i32>(<i64>bands * (part + 1) / parts);
+  const from = b0 * TRANSPOSE_BAND, to = min32(rows, b1 * TRANSPOSE_BAND);
+  if (from >= to) return;
+  if (elementBytes == 4) transposeRows32(src, dst, rows, cols, from, to);
+  else transposeRows16(src, dst, rows, cols, from, to);
 }

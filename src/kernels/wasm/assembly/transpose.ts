@@ -1,5 +1,6 @@
 // Matrix transposes, for checkpoints that store a layer's weights (in, out) — HF GPT-2's Conv1D —
-// while the kernels read rows of (out, in). Run once at load, on the main thread.
+// while the kernels read rows of (out, in). Run once at load; a transpose job (index.ts) hands
+// bands of source rows to the threads.
 
 /** The 4 × 4 block of 32-bit values at src (rows srcStride bytes apart), transposed to dst. */
 @inline
@@ -18,14 +19,22 @@ function block4x4(src: usize, srcStride: usize, dst: usize, dstStride: usize): v
 
 const TILE = 32;
 
+/** Source rows per band of a transpose job: one tile. */
+export const TRANSPOSE_BAND: i32 = TILE;
+
 /**
  * dst (cols, rows) = src (rows, cols)ᵀ for 32-bit values; src and dst must not overlap. Tiles of
  * 32 × 32 keep both sides in cache; inside a tile, 4 × 4 blocks move through registers.
  */
 export function transpose32(src: usize, dst: usize, rows: i32, cols: i32): void {
+  transposeRows32(src, dst, rows, cols, 0, rows);
+}
+
+/** transpose32 for source rows [from, to) only (from a multiple of TILE): dst columns from .. to − 1. */
+export function transposeRows32(src: usize, dst: usize, rows: i32, cols: i32, from: i32, to: i32): void {
   const srcStride = <usize>cols << 2, dstStride = <usize>rows << 2;
-  for (let r0 = 0; r0 < rows; r0 += TILE) {
-    const r1 = min(rows, r0 + TILE);
+  for (let r0 = from; r0 < to; r0 += TILE) {
+    const r1 = min(to, r0 + TILE);
     for (let c0 = 0; c0 < cols; c0 += TILE) {
       const c1 = min(cols, c0 + TILE);
       let r = r0;
@@ -47,9 +56,14 @@ export function transpose32(src: usize, dst: usize, rows: i32, cols: i32): void 
 
 /** dst (cols, rows) = src (rows, cols)ᵀ for 16-bit values (f16, bf16); src and dst must not overlap. */
 export function transpose16(src: usize, dst: usize, rows: i32, cols: i32): void {
+  transposeRows16(src, dst, rows, cols, 0, rows);
+}
+
+/** transpose16 for source rows [from, to) only (from a multiple of TILE). */
+export function transposeRows16(src: usize, dst: usize, rows: i32, cols: i32, from: i32, to: i32): void {
   const srcStride = <usize>cols << 1, dstStride = <usize>rows << 1;
-  for (let r0 = 0; r0 < rows; r0 += TILE) {
-    const r1 = min(rows, r0 + TILE);
+  for (let r0 = from; r0 < to; r0 += TILE) {
+    const r1 = min(to, r0 + TILE);
     for (let c0 = 0; c0 < cols; c0 += TILE) {
       const c1 = min(cols, c0 + TILE);
       for (let c = c0; c < c1; c++) {
