@@ -36,3 +36,11 @@ export function releaseOwned(memory: FloatMemory, view: Float32Array): void {
   finalizer.unregister(view);
   memory.release(view);
 }
+
+/** Releases every view in `views` (releaseOwned) and leaves an empty array in its place. */
+export function releaseAll(memory: FloatMemory, views: Float32Array[]): void {
+  for (let i = 0; i < views.length; i++) {
+    releaseOwned(memory, views[i]);
+    views[i] = new Float32Array(0);
+  }
+}

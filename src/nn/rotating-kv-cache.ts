@@ -1,6 +1,6 @@
 import { LoomError } from "../errors.js";
 import type { AttentionSpan } from "./attention-mask.js";
-import { HEAP_MEMORY, ownedFloats, releaseOwned, type FloatMemory } from "./float-memory.js";
+import { HEAP_MEMORY, ownedFloats, releaseAll, releaseOwned, type FloatMemory } from "./float-memory.js";
 
 const MIN_SLOTS = 16;
 
@@ -136,12 +136,8 @@ export class RotatingKVCache {
 
   /** Hands the ring back to its memory; the cache is empty and unusable after. */
   release(): void {
-    for (let l = 0; l < this.nLayers; l++) {
-      releaseOwned(this.memory, this.keyData[l]);
-      releaseOwned(this.memory, this.valueData[l]);
-      this.keyData[l] = new Float32Array(0);
-      this.valueData[l] = new Float32Array(0);
-    }
+    releaseAll(this.memory, this.keyData);
+    releaseAll(this.memory, this.valueData);
     this.slots = this.stored = this.reserved = this.oldest = 0;
   }
 

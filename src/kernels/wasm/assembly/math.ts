@@ -44,12 +44,13 @@ const EXP_BITS = memory.data<i32>([
   127, 127, 127, 127, //                             16
 ], 16);
 
-/** Four lanes of e^x (see above). */
+/**
+ * e^r − 1 = r + r²·P(r) for the reduced argument r = x − n·ln 2 (in two parts, exactly), where
+ * `shifted` = x·log₂e + 1.5·2²³ holds n in its low bits.
+ */
 @inline
-export function expF32x4(x: v128): v128 {
+function expm1Reduced(x: v128, shifted: v128): v128 {
   const c = EXP_CONSTANTS;
-  x = f32x4.pmin(f32x4.pmax(x, v128.load(c, 0)), v128.load(c, 16));
-  const shifted = f32x4.add(f32x4.mul(x, v128.load(c, 32)), v128.load(c, 176)); // 1.5·2²³ + n
   const nf = f32x4.sub(shifted, v128.load(c, 176));
   let r = f32x4.sub(x, f32x4.mul(nf, v128.load(c, 48)));
   r = f32x4.sub(r, f32x4.mul(nf, v128.load(c, 64)));
@@ -57,7 +58,16 @@ export function expF32x4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, r), v128.load(c, 112));
   p = f32x4.add(f32x4.mul(p, r), v128.load(c, 128));
   p = f32x4.add(f32x4.mul(p, r), v128.load(c, 144));
-  const e = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r), v128.load(c, 160));
+  return f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r);
+}
+
+/** Four lanes of e^x (see above). */
+@inline
+export function expF32x4(x: v128): v128 {
+  const c = EXP_CONSTANTS;
+  x = f32x4.pmin(f32x4.pmax(x, v128.load(c, 0)), v128.load(c, 16));
+  const shifted = f32x4.add(f32x4.mul(x, v128.load(c, 32)), v128.load(c, 176)); // 1.5·2²³ + n
+  const e = f32x4.add(expm1Reduced(x, shifted), v128.load(c, 160));
   // 2^n = 2^a · 2^b with a = n >> 1 (floor) and b = n − a, each built from exponent bits.
   const n = i32x4.sub(shifted, v128.load(EXP_BITS, 0));
   const a = i32x4.shr_s(n, 1);
@@ -77,14 +87,7 @@ export function expm1F32x4(x: v128): v128 {
   const c = EXP_CONSTANTS;
   x = f32x4.pmin(f32x4.pmax(x, v128.load(EXPM1_RANGE, 0)), v128.load(EXPM1_RANGE, 16));
   const shifted = f32x4.add(f32x4.mul(x, v128.load(c, 32)), v128.load(c, 176)); // 1.5·2²³ + n
-  const nf = f32x4.sub(shifted, v128.load(c, 176));
-  let r = f32x4.sub(x, f32x4.mul(nf, v128.load(c, 48)));
-  r = f32x4.sub(r, f32x4.mul(nf, v128.load(c, 64)));
-  let p = f32x4.add(f32x4.mul(v128.load(c, 80), r), v128.load(c, 96));
-  p = f32x4.add(f32x4.mul(p, r), v128.load(c, 112));
-  p = f32x4.add(f32x4.mul(p, r), v128.load(c, 128));
-  p = f32x4.add(f32x4.mul(p, r), v128.load(c, 144));
-  const q = f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r); // e^r − 1
+  const q = expm1Reduced(x, shifted); // e^r − 1
   // n ∈ [−126, 127] here, so 2^n is one normal f32.
   const scale = i32x4.shl(i32x4.add(i32x4.sub(shifted, v128.load(EXP_BITS, 0)), v128.load(EXP_BITS, 16)), 23);
   return f32x4.add(f32x4.sub(scale, v128.load(c, 160)), f32x4.mul(scale, q));
