@@ -50,20 +50,19 @@ export function runPart(job: usize, part: i32, parts: i32): void {
  * parts than threads, to whichever thread claims them.
  */
 export function runChunk(job: usize, part: i32, parts: i32, slot: i32): void {
-  const jobKind = load<i32>(job + JOB_KIND);
-  if (jobKind == KIND_ATTENTION) {
+  const kind = load<i32>(job + JOB_KIND);
+  if (kind == KIND_ATTENTION) {
     runAttention(job + JOB_ATTENTION, part, parts, slot);
     return;
   }
-  if (jobKind == KIND_COPY || jobKind == KIND_TRANSPOSE) {
-    runMove(jobKind, job + JOB_ATTENTION, part, parts);
+  if (kind == KIND_COPY || kind == KIND_TRANSPOSE) {
+    runMove(kind, job + JOB_MOVE, part, parts);
     return;
   }
   // Work units: quads of rows; for decode, rows far apart whatever the chunk (their streams stay
   // apart however small a chunk is): Q8_0/Q4_0 pairs half the matrix apart, f32/f16/bf16 quads a
-  // quarter apart. Chunks are guided: big ones first, and
-  // the last, small ones even out the finish (one vCPU here runs a job ~1.5× slower than the other).
-  const kind = load<i32>(job + JOB_KIND);
+  // quarter apart. Chunks are guided: big ones first, and the last, small ones even out the finish
+  // (one vCPU here runs a job ~1.5× slower than the other).
   const pairs = (kind == KIND_Q8_0 || kind == KIND_Q4_0) && load<i32>(job + JOB_N) < 4;
   const segments = load<i32>(job + JOB_SEGMENTS);
   const count = segments == 0 ? 1 : min32(segments, MAX_SEGMENTS);
@@ -172,8 +171,9 @@ function runAttention(a: usize, part: i32, parts: i32, slot: i32): void {
 }
 
 // Moving bytes at load time, on every thread: a copy (src, dst, bytes; 4 MiB units) or a transpose
-// (src, dst, rows, cols, elementBytes; bands of TRANSPOSE_BAND source rows), fields from
-// JOB_ATTENTION on. src and dst must not overlap.
+// (src, dst, rows, cols, elementBytes; bands of TRANSPOSE_BAND source rows), fields from JOB_MOVE
+// on (the words an attention job uses). src and dst must not overlap.
+const JOB_MOVE = 96;
 const KIND_COPY = 17;
 const KIND_TRANSPOSE = 18;
 const COPY_UNIT: i32 = 4 << 20;
