@@ -26,9 +26,12 @@ unless \`--write\` is given.
   prefill = one forward over a seeded random prompt; decode = greedy one-token forwards.
   Decode stops early after \`--max-decode-seconds\` (then the rate is over the tokens done).
 - **llama.cpp (llama-bench)**: llama.cpp's own benchmark, compiled from the source bundled in
-  node-llama-cpp against the libraries node-llama-cpp ships, run as \`llama-bench -p P -n N -t T -r R\`
-  with its defaults otherwise (F16 KV cache, flash attention auto); R is 1 per round by default.
-  It does not time loading; its RSS (GNU time) covers the whole run and counts mapped file pages.
+  node-llama-cpp against the libraries node-llama-cpp ships, with its defaults otherwise (F16 KV
+  cache, flash attention auto): prefill is \`llama-bench -p P -n 0 -t T -r R\`, decode
+  \`llama-bench -p 0 -n N -d P -t T -r R\` — N tokens after P positions of context, where every
+  other engine decodes (after its prompt); a plain \`-n N\` decodes from an empty context, with less
+  attention per token (SmolLM2: ~8% faster than at depth 128 here). R is 1 per round by default.
+  It does not time loading; its RSS (GNU time, the larger of the two runs) counts mapped file pages.
 - **llama.cpp (node-llama-cpp binding)**: the same library through node-llama-cpp, measured like Loom
   (same prompt ids, greedy, same clock points). Its per-token loop costs more than llama-bench's.
 - **transformers.js** (\`@huggingface/transformers\` on onnxruntime-node, installed on demand into

@@ -121,6 +121,8 @@ export interface LlamaBenchResult {
   /** Peak RSS of the whole run (GNU time), when /usr/bin/time exists; mapped file pages count. */
   peak_rss_mb: number | null;
   wall_ms: number;
+  /** Positions already in the context when decoding starts (-d). */
+  decode_depth: number;
   build_commit: string;
 }
 
@@ -128,37 +130,65 @@ interface LlamaBenchRow {
   n_prompt: number; n_gen: number; avg_ts: number; stddev_ts: number; n_threads: number;
   type_k: string; type_v: string; flash_attn: number | boolean; n_batch: number; n_ubatch: number;
   samples_ts: number[]; build_commit: string;
+  /** Positions of context before the test (-d); absent in builds without it. */
+  n_depth?: number;
 }
 
 const RSS_MARK = "LOOM_MAX_RSS_KB=";
 
-/** Runs `llama-bench -p P -n N -t T -r R -o json` on `model` with its defaults otherwise. */
+interface LlamaBenchRun {
+  rows: LlamaBenchRow[];
+  /** Peak RSS (GNU time), when /usr/bin/time exists. */
+  rssMB: number | null;
+  wallMs: number;
+}
+
+/** One `llama-bench … -o json` process with these test arguments. */
+async function invokeLlamaBench(build: LlamaBenchBuild, testArgs: string[], timeoutMs: number): Promise<LlamaBenchRun> {
+  const args = [...testArgs, "-o", "json"];
+  const timed = existsSync("/usr/bin/time");
+  const [command, argv] = timed ? ["/usr/bin/time", ["-f", `${RSS_MARK}%M`, build.binary, ...args]] : [build.binary, args];
+  const start = performance.now();
+  const { stdout, stderr, code, timedOut } = await runProcess(command, argv, build.libDir, timeoutMs);
+  const wallMs = performance.now() - start;
+  if (timedOut) throw new Error(`llama-bench ran past the ${Math.round(timeoutMs / 1000)} s limit (--child-timeout-seconds)`);
+  if (code !== 0) throw new Error(`llama-bench exited with ${code}: ${tail(stderr, 2)}`);
+  const rss = stderr.split("\n").find((l) => l.startsWith(RSS_MARK));
+  return { rows: JSON.parse(stdout) as LlamaBenchRow[], rssMB: rss ? (Number(rss.slice(RSS_MARK.length)) * 1024) / 1e6 : null, wallMs };
+}
+
+/**
+ * Prefill as `llama-bench -p P -n 0` (an empty context, as Loom's prefill), decode as
+ * `llama-bench -p 0 -n N -d P`: N tokens generated after P positions of context, where every other
+ * engine here decodes (after its prompt). llama-bench's plain `-n N` would decode from an empty
+ * context, with less attention work per token than the engines it is compared with.
+ */
 export async function runLlamaBench(
   build: LlamaBenchBuild,
   model: string,
   options: { promptTokens: number; newTokens: number; threads: number; repetitions: number; timeoutMs: number },
 ): Promise<LlamaBenchResult> {
-  const args = ["-m", model, "-p", String(options.promptTokens), "-n", String(options.newTokens), "-t", String(options.threads), "-r", String(options.repetitions), "-o", "json"];
-  const timed = existsSync("/usr/bin/time");
-  const [command, argv] = timed ? ["/usr/bin/time", ["-f", `${RSS_MARK}%M`, build.binary, ...args]] : [build.binary, args];
-  const start = performance.now();
-  const { stdout, stderr, code, timedOut } = await runProcess(command, argv, build.libDir, options.timeoutMs);
-  const wall = performance.now() - start;
-  if (timedOut) throw new Error(`llama-bench ran past the ${Math.round(options.timeoutMs / 1000)} s limit (--child-timeout-seconds)`);
-  if (code !== 0) throw new Error(`llama-bench exited with ${code}: ${tail(stderr, 2)}`);
-  const rows = JSON.parse(stdout) as LlamaBenchRow[];
-  const pp = rows.find((r) => r.n_prompt > 0 && r.n_gen === 0);
-  const tg = rows.find((r) => r.n_gen > 0 && r.n_prompt === 0);
-  if (!pp || !tg) throw new Error(`llama-bench printed no pp/tg rows: ${stdout.slice(0, 200)}`);
-  const rss = stderr.split("\n").find((l) => l.startsWith(RSS_MARK));
+  const common = ["-m", model, "-t", String(options.threads), "-r", String(options.repetitions)];
+  const prefill = await invokeLlamaBench(build, [...common, "-p", String(options.promptTokens), "-n", "0"], options.timeoutMs);
+  const decode = await invokeLlamaBench(
+    build, [...common, "-p", "0", "-n", String(options.newTokens), "-d", String(options.promptTokens)], options.timeoutMs,
+  );
+  const pp = prefill.rows.find((r) => r.n_prompt > 0 && r.n_gen === 0);
+  const tg = decode.rows.find((r) => r.n_gen > 0 && r.n_prompt === 0);
+  if (!pp || !tg) throw new Error(`llama-bench printed no pp/tg rows: ${JSON.stringify([...prefill.rows, ...decode.rows]).slice(0, 200)}`);
+  if ((tg.n_depth ?? 0) !== options.promptTokens) {
+    throw new Error(`llama-bench decoded at depth ${tg.n_depth ?? 0}, not ${options.promptTokens} (a build without -d?)`);
+  }
+  const rss = [prefill.rssMB, decode.rssMB].filter((v): v is number => v !== null);
   return {
     prefill_tps: pp.avg_ts, prefill_stddev: pp.stddev_ts,
     decode_tps: tg.avg_ts, decode_stddev: tg.stddev_ts,
     repetitions: tg.samples_ts.length,
     threads: tg.n_threads, type_k: tg.type_k, type_v: tg.type_v, flash_attn: Number(tg.flash_attn),
     n_batch: tg.n_batch, n_ubatch: tg.n_ubatch,
-    peak_rss_mb: rss ? (Number(rss.slice(RSS_MARK.length)) * 1024) / 1e6 : null,
-    wall_ms: wall,
+    peak_rss_mb: rss.length > 0 ? Math.max(...rss) : null,
+    wall_ms: prefill.wallMs + decode.wallMs,
+    decode_depth: tg.n_depth ?? 0,
     build_commit: tg.build_commit,
   };
 }

@@ -148,7 +148,7 @@ async function llamaBenchRow(file: BenchFile, build: LlamaBenchBuild | undefined
       note: `its defaults: KV ${r.type_k}/${r.type_v}, flash attention ${fa}, batch ${r.n_batch}/${r.n_ubatch}; ` +
         `${r.threads} threads; ` +
         (r.repetitions > 1 ? `mean of ${r.repetitions} runs (prefill ± ${r.prefill_stddev.toFixed(1)}, decode ± ${r.decode_stddev.toFixed(1)}); ` : "") +
-        `load not timed; RSS of the whole run incl. mapped file pages; build ${r.build_commit}`,
+        `decode after ${r.decode_depth} positions of context (-d); load not timed; RSS incl. mapped file pages; build ${r.build_commit}`,
     };
   } catch (error) {
     return { engine, loom: false, missing: (error as Error).message.split("\n").slice(0, 3).join(" ") };
