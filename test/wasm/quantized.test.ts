@@ -45,6 +45,42 @@ test("Q8_0 activation quantization matches llama.cpp's x86 rule bit for bit", ()
   }
 });
 
+test("Q8_0 activation quantization: blocks with NaN, ±∞, tiny values, zeros and huge values", () => {
+  const random = seeded(13);
+  const x = activations(random, 32 * 8);
+  x[32 * 1 + 5] = NaN; //               a NaN among finite values
+  x[32 * 2 + 31] = Infinity; //         +∞
+  x[32 * 3] = -Infinity; //             -∞
+  for (let j = 0; j < 32; j++) x[32 * 4 + j] = (j - 16) * 1e-38; // 127 / amax overflows to ∞
+  x.fill(0, 32 * 5, 32 * 6);
+  x[32 * 5 + 7] = -0; //                zeros, one negative
+  x[32 * 6 + 3] = 3e38; //              the largest finite magnitudes
+  x[32 * 6 + 4] = -3.4028234663852886e38;
+  const input = single.allocateF32(x.length);
+  input.set(x);
+  const qBytes = single.allocate(x.length * 2);
+  const dBytes = single.allocate((x.length / 32) * 4);
+  single.kernels.quantizeQ8_0(input.byteOffset, qBytes.byteOffset, dBytes.byteOffset, x.length);
+  const q = new Int16Array(qBytes.buffer, qBytes.byteOffset, x.length);
+  const d = new Float32Array(dBytes.buffer, dBytes.byteOffset, x.length / 32);
+  const want = quantizeQ8_0Ref(x);
+  const block = (values: ArrayLike<number>, b: number) => Array.from(values).slice(32 * b, 32 * b + 32);
+  // Finite values and a finite 127 / amax: exactly the reference.
+  for (const b of [0, 5, 6, 7]) {
+    assert.deepStrictEqual(block(q, b), block(want.q, b), `block ${b}`);
+    assert.ok(Object.is(d[b], want.d[b]), `block ${b}: d ${d[b]} vs ${want.d[b]}`);
+  }
+  // A non-finite value: the block's scale is not finite either, so its products cannot pass for
+  // numbers; no quantized value is made up from it.
+  for (const b of [1, 2, 3]) {
+    assert.ok(!Number.isFinite(d[b]), `block ${b}: d ${d[b]}`);
+    assert.deepStrictEqual(block(q, b), new Array(32).fill(0), `block ${b}`);
+  }
+  // So small that 127 / amax is ∞: the scale rounds to 0 in f16 (as the reference's), so the
+  // block adds exactly nothing whatever its quantized values.
+  assert.ok(Object.is(d[4], want.d[4]) && d[4] === 0, `block 4: d ${d[4]}`);
+});
+
 test("Q8_K activation quantization matches llama.cpp's quantize_row_q8_K bit for bit", () => {
   const random = seeded(12);
   const count = 256 * 40;
