@@ -105,6 +105,28 @@ test("Q8_K activation quantization matches llama.cpp's quantize_row_q8_K bit for
   }
 });
 
+test("Q8_K activation quantization: blocks with ∞, tiny values and zeros as the reference", () => {
+  const x = activations(seeded(14), 256 * 5);
+  x[256 * 1 + 200] = Infinity; //      +∞ among finite values
+  for (let j = 0; j < 256; j++) x[256 * 2 + j] = (j - 128) * 1e-39; // -127 / max overflows
+  x.fill(0, 256 * 3, 256 * 4);
+  const input = single.allocateF32(x.length);
+  input.set(x);
+  const qBytes = single.allocate(x.length * 2);
+  const dBytes = single.allocate((x.length / 256) * 4);
+  const sBytes = single.allocate((x.length / 32) * 4);
+  single.kernels.quantizeQ8_K(input.byteOffset, qBytes.byteOffset, dBytes.byteOffset, sBytes.byteOffset, x.length);
+  const q = Array.from(new Int16Array(qBytes.buffer, qBytes.byteOffset, x.length));
+  const d = new Float32Array(dBytes.buffer, dBytes.byteOffset, x.length / 256);
+  const want = quantizeQ8_KRef(x);
+  for (const b of [0, 1, 3, 4]) {
+    assert.deepStrictEqual(q.slice(256 * b, 256 * b + 256), Array.from(want.q).slice(256 * b, 256 * b + 256), `block ${b}`);
+    assert.ok(Object.is(d[b], want.d[b]), `block ${b}: d ${d[b]} vs ${want.d[b]}`);
+  }
+  // Too small to scale: d is 0, as the reference's, so the block adds nothing.
+  assert.ok(Object.is(d[2], want.d[2]) && d[2] === 0, `block 2: d ${d[2]}`);
+});
+
 for (const dtype of DTYPES) {
   const block = BLOCK[dtype].values;
   const shapes: Array<[number, number]> = block === 32

@@ -69,6 +69,24 @@ export function quantizeQ8_0(x: usize, qs: usize, ds: usize, count: i32): void {
 }
 
 /**
+ * The first of the 256 values at p whose magnitude is `amax` (0 if none: amax is NaN), four at a
+ * time until a group holds it.
+ */
+@inline
+function firstOfMagnitude(p: usize, amax: f32): f32 {
+  const magnitude = i32x4.splat(0x7fffffff), target = f32x4.splat(amax);
+  for (let j = 0; j < 256; j += 4) {
+    const at = p + (<usize>j << 2);
+    if (!v128.any_true(f32x4.eq(v128.and(v128.load(at), magnitude), target))) continue;
+    for (let k = 0; k < 4; k++) {
+      const v = load<f32>(at + (<usize>k << 2));
+      if (abs(v) == amax) return v;
+    }
+  }
+  return 0;
+}
+
+/**
  * Q8_K activations, blocks of 256 values (llama.cpp's quantize_row_q8_K_ref): the value of largest
  * magnitude (first one on ties) maps to -127: iscale = -127 / max, q = min(127, roundEven(iscale · x)),
  * d = 1 / iscale as f32. Also writes each 32-value sub-block's sum of q (the k-quants' min term).
@@ -82,20 +100,19 @@ export function quantizeQ8_K(x: usize, qs: usize, ds: usize, sums: usize, count:
     const dst = qs + (<usize>b << 9);
     let amax: f32 = 0;
     for (let i = 0; i < 8; i++) amax = max(amax, absMax8(src + (<usize>i << 7)));
-    let signedMax: f32 = 0;
-    for (let j = 0; j < 256; j++) {
-      const v = load<f32>(src + (<usize>j << 2));
-      if (abs(v) == amax) { signedMax = v; break; }
-    }
+    const signedMax = firstOfMagnitude(src, amax);
     const iscale: f32 = amax != 0 ? <f32>-127 / signedMax : <f32>0;
     store<f32>(ds + (<usize>b << 2), amax != 0 ? <f32>1 / iscale : <f32>0);
     const scale = f32x4.splat(iscale);
     const limit = i16x8.splat(127);
+    // As in quantizeQ8_0: finite values and a finite scale keep every product within ±127.
+    const finite = amax == 0 || (amax >= <f32>1e-36 && amax <= <f32>3.4028234663852886e38);
     for (let s = 0; s < 8; s++) {
       let total = i32x4.splat(0);
       for (let i = 0; i < 4; i++) {
         const at = (s << 2) + i;
-        const q = i16x8.min_s(roundScaled8(src + (<usize>at << 5), scale), limit);
+        const p = src + (<usize>at << 5);
+        const q = i16x8.min_s(finite ? roundScaled8Finite(p, scale) : roundScaled8(p, scale), limit);
         v128.store(dst + (<usize>at << 4), q);
         total = i32x4.add(total, i32x4.dot_i16x8_s(q, ones));
       }
