@@ -49,6 +49,8 @@ unless \`--write\` is given.
   engine gets; above 100% means the machine was busier while the probe ran than while the engine did.
 - Attention memory at long context (flash vs a full score matrix, 2k–32k tokens) is measured
   separately: \`node dist/bench/attention-memory.js\`, table in docs/long-context.md.
+- Where a decode step's time goes (matrix products by shape, attention, the main thread's serial
+  part), for one model file: \`node dist/bench/decode-profile.js --model FILE\`.
 - MB are 10^6 bytes. KV MB: Loom keeps keys and values in f32 for the positions used; llama.cpp's
   figure is its f16 cache for its context size.
 
