@@ -22,7 +22,10 @@ unless \`--write\` is given.
   The engines take turns for \`--rounds\` rounds (default 2) and each keeps its best figures: on a
   shared machine other work only slows an engine down.
 - **Loom**: \`loom bench --model FILE --json\`. Load = start of loading → logits of a first one-token
-  forward; then a 16-token throwaway prefill warms the multi-token path (llama-bench warms up too);
+  forward; then a 16-token throwaway prefill warms the multi-token path and up to 256 throwaway
+  decode steps (at most 3 s) the one-token path, on a cache of their own (llama-bench warms up too;
+  V8 optimizes the per-token JavaScript only after a few hundred calls, and the first 128 decode
+  steps of a process ran 5–15% slower here — each Loom row's note gives that warm-up rate);
   prefill = one forward over a seeded random prompt; decode = greedy one-token forwards.
   Decode stops early after \`--max-decode-seconds\` (then the rate is over the tokens done).
 - **llama.cpp (llama-bench)**: llama.cpp's own benchmark, compiled from the source bundled in
@@ -33,7 +36,8 @@ unless \`--write\` is given.
   attention per token (SmolLM2: ~8% faster than at depth 128 here). R is 1 per round by default.
   It does not time loading; its RSS (GNU time, the larger of the two runs) counts mapped file pages.
 - **llama.cpp (node-llama-cpp binding)**: the same library through node-llama-cpp, measured like Loom
-  (same prompt ids, greedy, same clock points). Its per-token loop costs more than llama-bench's.
+  (same prompt ids, greedy, same clock points, the same decode warm-up first). Its per-token loop
+  costs more than llama-bench's.
 - **transformers.js** (\`@huggingface/transformers\` on onnxruntime-node, installed on demand into
   \`bench-models/peers/\`, not a project dependency) runs ONNX models only. There is no Python here,
   so Loom exports the GPT-2 checkpoint itself (\`src/convert/onnx/\`: opset 17, standard ops, the
@@ -41,7 +45,8 @@ unless \`--write\` is given.
   \`num_logits_to_keep\`; logits equal Loom's within 3e-6, same greedy tokens). fp32 for the F32
   group; for Q8_0 an int8 export of our own (per-column weights, MatMulInteger), not Optimum's
   quantizer. Timed like Loom: \`generate()\` from the same prompt ids, greedy, a streamer marking the
-  first token; load = \`from_pretrained\` to the first token. Other architectures: no exporter.
+  first token, after the same decode warm-up (throwaway \`generate()\` calls of 32 steps); load =
+  \`from_pretrained\` to the first token. Other architectures: no exporter.
 - **Bandwidth limit.** Decode reads every weight once per token, so tokens/s ≤ bandwidth ÷ weight bytes
   per token (embedding rows and the KV cache are left out). Bandwidth is measured in the same run by
   summing 1 GB of f32 values with WebAssembly SIMD, before every model, keeping the best (a plain

@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { randomPrompt } from "../src/cli/bench.js";
+import { DEFAULT_WARMUP_TOKENS, randomPrompt, WARMUP_SECONDS } from "../src/cli/bench.js";
 
 export interface LlamaBindingResult {
   prefill_tps: number;
@@ -33,6 +33,15 @@ export async function measureBinding(model: string, promptTokens: number, newTok
   // The first token's logits, as `loom bench` measures load.
   await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, 1));
   const firstToken = performance.now();
+  await sequence.clearHistory();
+  // Throwaway decode steps, as `loom bench` warms up (up to DEFAULT_WARMUP_TOKENS or WARMUP_SECONDS).
+  const warmupSteps = Math.min(DEFAULT_WARMUP_TOKENS, context.contextSize - 16);
+  const warmupEnd = performance.now() + WARMUP_SECONDS * 1000;
+  let warmed = 0;
+  for await (const token of sequence.evaluate(prompt.slice(0, 16), { temperature: 0, yieldEogToken: true })) {
+    void token;
+    if (++warmed >= warmupSteps || performance.now() > warmupEnd) break;
+  }
   await sequence.clearHistory();
 
   // The first token out of evaluate() closes the prefill; each one after it is one decode step.

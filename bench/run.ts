@@ -127,6 +127,7 @@ async function loomRow(file: BenchFile, engine: string): Promise<EngineRow> {
   const r = lastJsonLine<BenchResult>(out.stdout);
   if (!r) return { engine, loom: true, missing: `no JSON line in its output: ${out.stdout.slice(-200)}` };
   const notesHere = [`KV cache f32 (${r.kv_allocated_mb === null ? "?" : r.kv_allocated_mb.toFixed(1)} MB allocated)`, `weights ready after ${r.weights_load_ms.toFixed(0)} ms`];
+  if (r.warmup_tokens > 0) notesHere.push(`decode timed after ${r.warmup_tokens} throwaway steps, which ran at ${r.warmup_decode_tps.toFixed(1)} tokens/s`);
   if (r.new_tokens < settings.newTokens) notesHere.push(`decode stopped after ${r.new_tokens} tokens (--max-decode-seconds)`);
   if (!r.logits_finite) notesHere.push("the last logits were NOT all finite");
   return {

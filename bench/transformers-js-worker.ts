@@ -12,7 +12,7 @@
 import { basename, dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { randomPrompt } from "../src/cli/bench.js";
+import { DEFAULT_WARMUP_TOKENS, randomPrompt, WARMUP_SECONDS } from "../src/cli/bench.js";
 
 export interface TransformersJsResult {
   prefill_tps: number;
@@ -75,8 +75,13 @@ export async function runTransformersJs(entry: string, folder: string, dtype: st
   const prompt = randomPrompt(promptTokens, vocab, 1);
   await model.generate({ ...ids(prompt.slice(0, 1), Tensor), ...GREEDY, max_new_tokens: 1 });
   const firstToken = performance.now();
-  // A short throwaway run, as `loom bench` warms up: a 16-token prefill and one decode step.
-  await model.generate({ ...ids(prompt.slice(0, Math.min(16, promptTokens)), Tensor), ...GREEDY, max_new_tokens: 2 });
+  // Throwaway runs, as `loom bench` warms up: a 16-token prefill, then decode steps in runs of 32
+  // until DEFAULT_WARMUP_TOKENS of them or WARMUP_SECONDS have passed (its JavaScript warms up too).
+  const warmupPrompt = ids(prompt.slice(0, Math.min(16, promptTokens)), Tensor);
+  const warmupEnd = performance.now() + WARMUP_SECONDS * 1000;
+  for (let steps = 0; steps < DEFAULT_WARMUP_TOKENS && performance.now() < warmupEnd; steps += 32) {
+    await model.generate({ ...warmupPrompt, ...GREEDY, max_new_tokens: 33 });
+  }
 
   const stamps: number[] = [];
   const tokens: number[] = [];

@@ -10,6 +10,10 @@ import { LoomError } from "../errors.js";
 import type { CausalLM, KVCache } from "../models/types.js";
 import { intFlag, numberFlag } from "./args.js";
 
+/** Throwaway decode steps before timing, by default; the warm-up stops after WARMUP_SECONDS anyway (big models). */
+export const DEFAULT_WARMUP_TOKENS = 256;
+export const WARMUP_SECONDS = 3;
+
 const HELP = `usage: loom bench --model PATH [options]
 
   --model PATH          HF folder, .gguf file or hub id
@@ -18,10 +22,14 @@ const HELP = `usage: loom bench --model PATH [options]
   --threads N           kernel threads (default: the number of cores)
   --max-seconds S       stop decoding after S seconds, reporting the tokens done so far
   --seed S              seed of the random prompt (default 1)
+  --warmup-tokens N     throwaway decode steps before timing (default ${DEFAULT_WARMUP_TOKENS}; 0: none)
   --json                print one JSON object as the last line
 
   load_ms is cold: from the start of loading to the logits of a first one-token forward.
-  A 16-token throwaway prefill then warms the multi-token path before prefill is timed.`;
+  A 16-token throwaway prefill then warms the multi-token path, and up to --warmup-tokens
+  throwaway decode steps (at most ${WARMUP_SECONDS} s of them) warm the one-token path: V8 optimizes
+  the per-token JavaScript only after a few hundred calls. Their rate is reported as the
+  warm-up decode rate (the process's first decode steps).`;
 
 export interface BenchOptions {
   model: string;
@@ -30,6 +38,8 @@ export interface BenchOptions {
   threads?: number;
   maxSeconds?: number;
   seed?: number;
+  /** Throwaway decode steps before timing (default DEFAULT_WARMUP_TOKENS, at most WARMUP_SECONDS of them). */
+  warmupTokens?: number;
 }
 
 /** What `loom bench --json` prints. MB are 10^6 bytes. */
@@ -54,6 +64,9 @@ export interface BenchResult {
   kv_cache_mb: number;
   /** What the cache had allocated at the end, when it says. */
   kv_allocated_mb: number | null;
+  /** Throwaway decode steps run before timing, and their rate (the process's first decode steps). */
+  warmup_tokens: number;
+  warmup_decode_tps: number;
   /** Every logit of the last step was finite. */
   logits_finite: boolean;
   node: string;
@@ -100,6 +113,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const threads = options.threads ?? availableParallelism();
   if (promptTokens < 1) throw new LoomError(`--prompt-tokens must be at least 1, got ${promptTokens}`);
   if (newTokens < 0) throw new LoomError(`--new-tokens must be at least 0, got ${newTokens}`);
+  if ((options.warmupTokens ?? 0) < 0) throw new LoomError(`--warmup-tokens must be at least 0, got ${options.warmupTokens}`);
   if (threads < 1) throw new LoomError(`--threads must be at least 1, got ${threads}`);
 
   const loadStart = performance.now();
@@ -113,8 +127,22 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const prompt = randomPrompt(promptTokens, config.vocabSize, options.seed ?? 1);
     await model.forward([prompt[0]], 0, model.createCache());
     const firstToken = performance.now();
-    // A short throwaway prefill, so the multi-token path is compiled and its buffers exist before timing.
-    if (promptTokens > 1) await model.forward(prompt.slice(0, Math.min(16, promptTokens)), 0, model.createCache());
+    // A short throwaway prefill, so the multi-token path is compiled and its buffers exist before
+    // timing; then throwaway decode steps after it, so the one-token path is too.
+    const warmupPrompt = prompt.slice(0, Math.min(16, promptTokens));
+    const warmupCache = model.createCache();
+    let warm = await model.forward(warmupPrompt, 0, warmupCache);
+    const warmupLimit = Math.min(options.warmupTokens ?? DEFAULT_WARMUP_TOKENS, config.maxPositions - warmupPrompt.length);
+    const warmupStart = performance.now();
+    const warmupDeadline = warmupStart + WARMUP_SECONDS * 1000;
+    let warmupTokens = 0;
+    const warmupLogits = new Float32Array(config.vocabSize);
+    while (warmupTokens < warmupLimit && performance.now() < warmupDeadline) {
+      warm = await model.forward([argmax(warm)], warmupPrompt.length + warmupTokens, warmupCache, { logitsOut: warmupLogits });
+      warmupTokens++;
+    }
+    const warmupMs = performance.now() - warmupStart;
+    (warmupCache as { release?: () => void }).release?.();
 
     const cache = model.createCache();
     const prefillStart = performance.now();
@@ -148,6 +176,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       peak_rss_mb: (process.resourceUsage().maxRSS * 1024) / 1e6,
       kv_cache_mb: kvMegabytes(model, cache.length),
       kv_allocated_mb: allocated === undefined ? null : allocated / 1e6,
+      warmup_tokens: warmupTokens,
+      warmup_decode_tps: warmupTokens === 0 ? 0 : (warmupTokens / warmupMs) * 1000,
       logits_finite: allFinite(logits),
       node: process.version,
     };
@@ -162,6 +192,7 @@ function printHuman(r: BenchResult): void {
   console.log(`  load (cold, to first token)  ${f(r.load_ms, 0)} ms   (weights ready after ${f(r.weights_load_ms, 0)} ms)`);
   console.log(`  prefill                      ${f(r.prefill_tps)} tokens/s   (${r.prompt_tokens} tokens in ${f(r.prefill_ms, 0)} ms)`);
   console.log(`  decode                       ${f(r.decode_tps)} tokens/s   (${r.new_tokens} tokens in ${f(r.decode_ms, 0)} ms)`);
+  if (r.warmup_tokens > 0) console.log(`  warm-up decode (first steps) ${f(r.warmup_decode_tps)} tokens/s   (${r.warmup_tokens} throwaway steps before timing)`);
   console.log(`  peak RSS                     ${f(r.peak_rss_mb, 0)} MB`);
   const allocated = r.kv_allocated_mb === null ? "" : `   (${f(r.kv_allocated_mb)} MB allocated)`;
   console.log(`  KV cache (f32)               ${f(r.kv_cache_mb)} MB${allocated}`);
@@ -178,6 +209,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       threads: { type: "string" },
       "max-seconds": { type: "string" },
       seed: { type: "string" },
+      "warmup-tokens": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -198,6 +230,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     threads: intFlag("threads", values.threads),
     maxSeconds: numberFlag("max-seconds", values["max-seconds"]),
     seed: intFlag("seed", values.seed),
+    warmupTokens: intFlag("warmup-tokens", values["warmup-tokens"]),
   });
   printHuman(result);
   if (values.json) console.log(JSON.stringify(result));

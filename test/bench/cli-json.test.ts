@@ -48,6 +48,15 @@ test("loom bench --json prints the figures as its last line", () => {
   assert.equal(result.kv_cache_mb, (2 * 2 * 2 * 16 * 13 * 4) / 1e6);
   assert.ok(result.kv_allocated_mb === null || (result.kv_allocated_mb as number) >= (result.kv_cache_mb as number));
   assert.equal(typeof result.node, "string");
+  // The decode warm-up: 256 steps asked, cut to the 56 positions the 64-position model has after
+  // the 8-token throwaway prompt.
+  assert.equal(result.warmup_tokens, 56);
+  assert.ok((result.warmup_decode_tps as number) > 0);
+  const cold = bench("--model", model, "--prompt-tokens", "8", "--new-tokens", "2", "--threads", "1", "--warmup-tokens", "0", "--json");
+  assert.equal(cold.status, 0, cold.stderr);
+  const coldResult = JSON.parse(cold.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+  assert.equal(coldResult.warmup_tokens, 0);
+  assert.equal(coldResult.warmup_decode_tps, 0);
 });
 
 test("loom bench rejects bad requests with a message", () => {
@@ -61,6 +70,9 @@ test("loom bench rejects bad requests with a message", () => {
   const badInt = bench("--model", model, "--threads", "two");
   assert.equal(badInt.status, 1);
   assert.match(badInt.stderr, /--threads expects an integer/);
+  const badWarmup = bench("--model", model, "--warmup-tokens=-1");
+  assert.equal(badWarmup.status, 1);
+  assert.match(badWarmup.stderr, /--warmup-tokens must be at least 0/);
 });
 
 test("the random prompt is seeded and stays inside the vocabulary", () => {
