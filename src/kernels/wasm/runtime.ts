@@ -191,21 +191,24 @@ export class WasmRuntime {
     const kind = Kind[dtype];
     const quantized = kind >= Kind.q8_0;
     const kQuant = dtype === "q4_k" || dtype === "q6_k";
-    const totalRows = parts.reduce((sum, p) => sum + p.rows, 0);
+    let totalRows = 0;
+    for (let i = 0; i < parts.length; i++) totalRows += parts[i].rows;
     const threads = totalRows * cols * n < this.minParallelWork ? 1 : this.threads;
     const expandBytes = alignUp(Math.max(128 * 1024, cols * 2 + Math.ceil(cols / 4) + 64), ALIGN);
 
     // Scratch: [x f32 | outs f32 | xq i16 | xd f32 | xs i32 | expanded rows per thread]; x and
-    // outs only when they are not already in the shared memory.
+    // outs only when they are not already in the shared memory. (Plain loops over typed arrays
+    // here, no per-call arrays: this runs ~100 times a token, and arrays whose elements are
+    // sometimes offsets and sometimes undefined kept V8 deoptimizing it.)
     const xIn = this.offsetOf(x);
-    const outsIn = parts.map((p) => this.offsetOf(p.out));
-    const xAt = 0;
-    let at = xAt + (xIn === undefined ? alignUp(n * cols * 4, ALIGN) : 0);
-    const outsAt = parts.map((p, i) => {
-      const here = at;
-      if (outsIn[i] === undefined) at += alignUp(n * p.rows * 4, ALIGN);
-      return here;
-    });
+    let at = xIn === undefined ? alignUp(n * cols * 4, ALIGN) : 0;
+    const outOffsets = this.outOffsets, staged = this.outStaged;
+    for (let i = 0; i < parts.length; i++) {
+      const own = this.offsetOf(parts[i].out);
+      staged[i] = own === undefined ? 1 : 0;
+      outOffsets[i] = own === undefined ? at : own; // staged ones: relative to the scratch until it is known
+      if (own === undefined) at += alignUp(n * parts[i].rows * 4, ALIGN);
+    }
     const xqAt = at;
     const xdAt = xqAt + (quantized ? alignUp(n * cols * 2, ALIGN) : 0);
     const xsAt = xdAt + (quantized ? alignUp(n * cols / 8, ALIGN) : 0); // ≤ one f32 per 32 values
@@ -215,8 +218,8 @@ export class WasmRuntime {
     const size = expandAt + (quantized ? partBytes * threads : 0);
     const base = this.scratchOf(size);
 
-    const xOffset = xIn ?? base + xAt;
-    const outOffsets = parts.map((_, i) => outsIn[i] ?? base + outsAt[i]);
+    const xOffset = xIn ?? base;
+    for (let i = 0; i < parts.length; i++) if (staged[i] === 1) outOffsets[i] += base;
     if (xIn === undefined) this.floats.set(x.subarray(0, n * cols), xOffset / 4);
 
     const job = this.job;
@@ -227,11 +230,11 @@ export class WasmRuntime {
     job[Job.cols] = cols;
     job[Job.n] = n;
     job[Job.segments] = parts.length === 1 ? 0 : parts.length;
-    parts.forEach((p, i) => {
-      job[Job.segment + 3 * i] = p.w;
+    for (let i = 0; i < parts.length; i++) {
+      job[Job.segment + 3 * i] = parts[i].w;
       job[Job.segment + 3 * i + 1] = outOffsets[i];
-      job[Job.segment + 3 * i + 2] = p.rows;
-    });
+      job[Job.segment + 3 * i + 2] = parts[i].rows;
+    }
     if (quantized) {
       const count = n * cols;
       if (kQuant) this.kernels.quantizeQ8_K(xOffset, base + xqAt, base + xdAt, base + xsAt, count);
@@ -254,10 +257,16 @@ export class WasmRuntime {
     const pooled = threads > 1 && this.pool !== undefined && this.pool.run(this.chunks, this.runChunk);
     if (!pooled) this.kernels.runChunk(JOB_OFFSET, 0, 1, 0);
 
-    parts.forEach((p, i) => {
-      if (outsIn[i] === undefined) p.out.set(this.floats.subarray(outOffsets[i] / 4, outOffsets[i] / 4 + n * p.rows));
-    });
+    for (let i = 0; i < parts.length; i++) {
+      if (staged[i] === 0) continue;
+      const from = outOffsets[i] / 4;
+      parts[i].out.set(this.floats.subarray(from, from + n * parts[i].rows));
+    }
   }
+
+  /** Per part of the current matmulMany job: its output's byte offset, and 1 where that is a staging copy in scratch. */
+  private readonly outOffsets = new Float64Array(MAX_SEGMENTS);
+  private readonly outStaged = new Uint8Array(MAX_SEGMENTS);
 
   /**
    * Flash attention (assembly/attention.ts) split across the threads by KV head and query tile;
