@@ -14,10 +14,19 @@ export function greedy(): Sampler {
     name: "greedy",
     apply(c) {
       requireCandidates(c);
-      let best = 0;
+      const { logits, ids } = c;
+      let best = 0, bestLogit = logits[0], bestId = ids[0];
       for (let i = 1; i < c.size; i++) {
-        const d = c.logits[i] - c.logits[best];
-        if (d > 0 || (d === 0 && c.ids[i] < c.ids[best])) best = i;
+        // Every comparison runs on every step: a tie branch that ran only on ties had V8 drop its
+        // optimized loop (for lack of type feedback there) on about one token in four, and then
+        // finish the vocabulary in the interpreter.
+        const logit = logits[i], id = ids[i];
+        const higher = logit > bestLogit, tie = logit === bestLogit, lowerId = id < bestId;
+        if (higher || (tie && lowerId)) {
+          best = i;
+          bestLogit = logit;
+          bestId = id;
+        }
       }
       c.selected = best;
     },
