@@ -80,7 +80,10 @@ for (const name of ["gelu", "swiglu", "geglu", "add", "addBias", "layerNorm", "r
   };
 }
 
-const model = await loadCausalLM(args.model, { threads });
+const model = await loadCausalLM(args.model, { threads }).catch((error: Error) => {
+  console.error(`decode-profile: ${error.message}`);
+  process.exit(1);
+});
 const cache = model.createCache();
 let seed = 12345;
 const nextId = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % Math.min(1000, model.config.vocabSize);
