@@ -142,7 +142,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       warmupTokens++;
     }
     const warmupMs = performance.now() - warmupStart;
-    (warmupCache as { release?: () => void }).release?.();
+    warmupCache.release?.();
 
     const cache = model.createCache();
     const prefillStart = performance.now();
