@@ -504,6 +504,7 @@ test("attention spread over worker threads gives the same bits as one thread, pr
       { name: "long GQA prefill", dims: { nQ: 70, startPos: 9, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } },
       // Decode splits the key blocks between the threads (flash-decoding), the host merges them.
       { name: "GQA decode", dims: { nQ: 1, startPos: 150, nHeads: 9, nKVHeads: 3, headDim: 64, scale: 1 / 8 } },
+      { name: "MHA decode, three key blocks", dims: { nQ: 1, startPos: 140, nHeads: 12, nKVHeads: 12, headDim: 64, scale: 1 / 8 } },
       { name: "MHA decode, more heads than one tile", dims: { nQ: 1, startPos: 333, nHeads: 20, nKVHeads: 20, headDim: 24, scale: 0.2 } },
       { name: "GQA decode, ring and window", dims: { nQ: 1, startPos: 150, nHeads: 6, nKVHeads: 2, headDim: 64, scale: 1 / 8, window: 40, ringSlots: 48 } },
     ];
