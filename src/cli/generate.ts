@@ -25,6 +25,7 @@ const HELP = `usage: loom generate [--model PATH|HUB_ID] (--prompt TEXT | --prom
   --num-return-sequences R        --eos-token-id ID[,ID…]   --pad-token-id ID
   --stop TEXT           stop string (repeatable)
   --json                print {"ids", "text"} (or {"sequences": […]}) as the last line
+  --stats               print load, prompt and generation speed to stderr
   --threads N           kernel threads (default: the number of cores)
   --dtype q8_0|q4_0|f16|f32       store the weight matrices as this type (quantize on load)
   --offline             never reach the hub; use the local cache only
@@ -73,6 +74,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
       stop: { type: "string", multiple: true },
       seed: { type: "string" },
       json: { type: "boolean" },
+      stats: { type: "boolean" },
       offline: { type: "boolean" },
       revision: { type: "string" },
       threads: { type: "string" },
@@ -112,6 +114,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   if ((values.prompt === undefined) === (values["prompt-ids"] === undefined)) {
     throw new LoomError("give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
   }
+  const loadStart = performance.now();
   const { model, tokenizer } = await loadModel(values.model, {
     offline: values.offline,
     revision: values.revision,
@@ -125,21 +128,29 @@ export async function generateCommand(argv: string[]): Promise<number> {
     promptIds = tokenizer.encode(values.prompt!);
   }
   const text = (ids: number[]) => tokenizer?.decode(ids, { skipSpecialTokens: true }) ?? "";
+  const loadMs = performance.now() - loadStart;
 
   const oneSequence = (options.numBeams ?? 1) === 1 && (options.numReturnSequences ?? 1) === 1;
   if (oneSequence) {
     const ids: number[] = [];
     if (!values.json && values.prompt !== undefined) process.stdout.write(values.prompt);
+    const start = performance.now();
+    let firstToken = start;
     for await (const step of stream(model, promptIds, options, tokenizer)) {
+      if (ids.length === 0) firstToken = performance.now();
       ids.push(step.token);
       if (!values.json) process.stdout.write(step.text);
     }
+    const end = performance.now();
     if (values.json) console.log(JSON.stringify({ ids, text: text(ids) }));
     else process.stdout.write("\n");
+    if (values.stats) printStats(loadMs, promptIds.length, firstToken - start, ids.length - 1, end - firstToken);
     return 0;
   }
 
+  const start = performance.now();
   const result = await generate(model, promptIds, options, tokenizer);
+  const elapsed = performance.now() - start;
   const sequences = result.newTokens.map((ids, i) => ({ ids, text: text(ids), score: result.scores?.[i] ?? null }));
   if (values.json) {
     console.log(JSON.stringify({ sequences }));
@@ -149,5 +160,19 @@ export async function generateCommand(argv: string[]): Promise<number> {
       console.log(`--- sequence ${i + 1}${score}\n${values.prompt ?? ""}${s.text}`);
     });
   }
+  if (values.stats) {
+    const tokens = sequences.reduce((sum, s) => sum + s.ids.length, 0);
+    console.error(`loom: load ${loadMs.toFixed(0)} ms · ${sequences.length} sequences, ${tokens} new tokens in ${elapsed.toFixed(0)} ms`);
+  }
   return 0;
+}
+
+/**
+ * One line on stderr: the prompt's time is its prefill and the first token's choice; the rate
+ * after it is over the remaining tokens, one forward each.
+ */
+function printStats(loadMs: number, promptTokens: number, promptMs: number, steps: number, stepsMs: number): void {
+  const rate = (n: number, ms: number) => (ms > 0 ? ((n / ms) * 1000).toFixed(1) : "–");
+  const after = steps > 0 ? ` · ${steps} more tokens in ${stepsMs.toFixed(0)} ms (${rate(steps, stepsMs)} tokens/s)` : "";
+  console.error(`loom: load ${loadMs.toFixed(0)} ms · prompt ${promptTokens} tokens to the first new one in ${promptMs.toFixed(0)} ms (${rate(promptTokens, promptMs)} tokens/s)${after}`);
 }

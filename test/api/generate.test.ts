@@ -43,6 +43,18 @@ test("greedy through the API equals plain argmax decoding and `loom generate --j
   }
 });
 
+test("`loom generate --stats` reports load, prompt and generation speed on stderr, stdout unchanged", () => {
+  const run = spawnSync(process.execPath, ["dist/src/cli/main.js", "generate", "--model", fx.ggufPath,
+    "--prompt-ids", "1,2,3,4,5", "--max-new-tokens", "6", "--min-new-tokens", "6", "--json", "--stats"], {
+    encoding: "utf8", timeout: 30_000, env: { ...process.env, HF_HUB_OFFLINE: "1" },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout.trim().split("\n").pop()!) as { ids: number[] };
+  assert.equal(result.ids.length, 6);
+  const stats = /loom: load (\d+) ms · prompt 5 tokens to the first new one in (\d+) ms \(([\d.]+) tokens\/s\) · 5 more tokens in (\d+) ms \(([\d.]+|–) tokens\/s\)/.exec(run.stderr);
+  assert.ok(stats, run.stderr);
+});
+
 test("stream() yields the greedy tokens, text deltas that add up to the decoded text, and a finish reason", async () => {
   const model = await AutoModelForCausalLM.fromPretrained(fx.hfDir);
   const inputIds = model.tokenizer!.encode(PROMPT);
