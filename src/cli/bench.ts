@@ -132,7 +132,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const warmupPrompt = prompt.slice(0, Math.min(16, promptTokens));
     const warmupCache = model.createCache();
     let warm = await model.forward(warmupPrompt, 0, warmupCache);
-    const warmupLimit = Math.min(options.warmupTokens ?? DEFAULT_WARMUP_TOKENS, config.maxPositions - warmupPrompt.length);
+    // Within the timed run's positions, so the warm-up's cache is no bigger than the timed one
+    // (which then reuses its memory: the warm-up adds nothing to the peak RSS).
+    const warmupLimit = Math.min(options.warmupTokens ?? DEFAULT_WARMUP_TOKENS, promptTokens + newTokens - warmupPrompt.length);
     const warmupStart = performance.now();
     const warmupDeadline = warmupStart + WARMUP_SECONDS * 1000;
     let warmupTokens = 0;
