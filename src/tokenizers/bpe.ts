@@ -10,9 +10,16 @@ import { PairTable } from "./pair-table.js";
 import { BYTE_TO_UNICODE, utf8Encode, utf8EncodeInto } from "./unicode.js";
 import { WordCache, type CacheEntry } from "./word-cache.js";
 
+/** A merge as tokenizer files write it: "a b" (split at the first space after the first character) or [a, b]. */
+export type MergeEntry = string | readonly [string, string];
+
 export interface BpeConfig {
   vocab: Map<string, number>;
-  merges: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Merges by rank, as the file has them (split here one at a time, so a 50k-merge vocabulary
+   * builds no array of pairs: that kept V8's heap, and the process's RSS, ~8 MB larger).
+   */
+  merges: ReadonlyArray<MergeEntry>;
   unkToken?: string;
   fuseUnk?: boolean;
   byteFallback?: boolean;
@@ -33,6 +40,22 @@ export interface WordModel {
   encodeWord(text: string, start: number, end: number, out: number[]): void;
   /** Encodes a raw piece whose UTF-8 bytes are the symbols (the ByteLevel pre-tokenizer's output). */
   encodeByteLevelWord(text: string, start: number, end: number, out: number[]): void;
+}
+
+/** The left token of a merge entry; `where` names it when the entry is malformed. */
+export function mergeLeft(entry: unknown, where: string): string {
+  if (typeof entry === "string") {
+    const space = entry.indexOf(" ", 1);
+    if (space < 0) fail(where, `merge ${JSON.stringify(entry)} has no space between its two tokens`);
+    return entry.slice(0, space);
+  }
+  if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === "string" && typeof entry[1] === "string") return entry[0];
+  return fail(where, `expected "a b" or ["a", "b"], got ${JSON.stringify(entry)}`);
+}
+
+/** The right token of a merge entry mergeLeft has accepted. */
+export function mergeRight(entry: MergeEntry): string {
+  return typeof entry === "string" ? entry.slice(entry.indexOf(" ", 1) + 1) : entry[1];
 }
 
 const CACHE_LIMIT = 65_536;
@@ -83,7 +106,10 @@ export class BpeModel implements WordModel {
           return typeof id === "number" ? id : undefined;
         }
       : (token: string) => vocab.get(token);
-    config.merges.forEach(([a, b], rank) => {
+    const merges = config.merges;
+    for (let rank = 0; rank < merges.length; rank++) {
+      const entry = merges[rank];
+      const a = mergeLeft(entry, `${where}.merges[${rank}]`), b = mergeRight(entry);
       const left = idOf(a);
       const right = idOf(b);
       const mergedText = a + (prefixLength > 0 && b.startsWith(this.prefix) ? b.slice(prefixLength) : b);
@@ -93,7 +119,7 @@ export class BpeModel implements WordModel {
         fail(`${where}.merges[${rank}]`, `token ${JSON.stringify(missing)} of merge ${JSON.stringify([a, b])} is not in the vocabulary`);
       }
       this.table.set(left, right, rank, merged);
-    });
+    }
 
     this.charIds = new Int32Array(65536).fill(-1);
     for (const [token, id] of vocab) {
@@ -111,7 +137,7 @@ export class BpeModel implements WordModel {
 
     // Chunking needs "▁" as a plain character symbol (see chunks.ts).
     const chunkable = this.prefix === "" && this.suffix === "" && this.charIds[METASPACE.charCodeAt(0)]! >= 0;
-    this.chunkBlockers = chunkable ? metaspaceBlockers(config.merges.map(([a, b]) => a + b)) : undefined;
+    this.chunkBlockers = chunkable ? metaspaceBlockers(merges.map((m) => mergeLeft(m, where) + mergeRight(m))) : undefined;
   }
 
   encodeWord(text: string, start: number, end: number, out: number[]): void {

@@ -12,7 +12,7 @@ import type { AddedToken } from "./added-tokens.js";
 import { BpeModel, type WordModel } from "./bpe.js";
 import { buildDecoder } from "./decoders.js";
 import { DEFAULT_GGUF_PRE, GGUF_PRE_TOKENIZERS, ggufPreTokenizer } from "./gguf-pre.js";
-import { parseMerges, tokenizerFromHfFiles } from "./hf.js";
+import { tokenizerFromHfFiles } from "./hf.js";
 import { buildNormalizer } from "./normalizers.js";
 import { wrapWith } from "./post-processors.js";
 import { buildPreTokenizer } from "./pre-tokenizers.js";
@@ -140,7 +140,7 @@ export function tokenizerFromGGUFMetadata(meta: Metadata): LoomTokenizer {
     const pre = str(meta, "tokenizer.ggml.pre") ?? DEFAULT_GGUF_PRE;
     const spec = ggufPreTokenizer(pre);
     if (!spec) throw new LoomError(`${WHERE}: tokenizer.ggml.pre = ${JSON.stringify(pre)} is not supported (known: ${Object.keys(GGUF_PRE_TOKENIZERS).join(", ")})`);
-    const merges = parseMerges(strings(meta, "tokenizer.ggml.merges") ?? [], `${WHERE}: tokenizer.ggml.merges`);
+    const merges = strings(meta, "tokenizer.ggml.merges") ?? []; // "a b" strings, split as BpeModel reads them
     const model: WordModel = new BpeModel({ vocab: modelVocab, merges, ignoreMerges: spec.ignoreMerges, where: WHERE });
     return new LoomTokenizer({
       model,

@@ -3,7 +3,7 @@
  * and special_tokens_map.json (named special tokens, chat template, transformers-level options).
  */
 import type { AddedToken } from "./added-tokens.js";
-import { BpeModel } from "./bpe.js";
+import { BpeModel, mergeLeft, mergeRight, type MergeEntry } from "./bpe.js";
 import { buildDecoder } from "./decoders.js";
 import { asArray, asObject, fail, getBool, getInt, getOptString, getString, type JsonObject } from "./json.js";
 import { buildNormalizer } from "./normalizers.js";
@@ -37,15 +37,7 @@ function parseVocab(value: unknown, where: string): Map<string, number> {
 
 /** Merges come as "a b" strings (split at the first space) or as [a, b] pairs. */
 export function parseMerges(value: unknown, where: string): [string, string][] {
-  return asArray(value, where).map((merge, i): [string, string] => {
-    if (typeof merge === "string") {
-      const space = merge.indexOf(" ", 1);
-      if (space < 0) fail(`${where}[${i}]`, `merge ${JSON.stringify(merge)} has no space between its two tokens`);
-      return [merge.slice(0, space), merge.slice(space + 1)];
-    }
-    if (Array.isArray(merge) && merge.length === 2 && typeof merge[0] === "string" && typeof merge[1] === "string") return [merge[0], merge[1]];
-    return fail(`${where}[${i}]`, `expected "a b" or ["a", "b"], got ${JSON.stringify(merge)}`);
-  });
+  return asArray(value, where).map((merge, i): [string, string] => [mergeLeft(merge, `${where}[${i}]`), mergeRight(merge as MergeEntry)]);
 }
 
 function buildModel(config: unknown, where: string): { model: BpeModel; vocab: Map<string, number> } {
@@ -53,7 +45,7 @@ function buildModel(config: unknown, where: string): { model: BpeModel; vocab: M
   const type = obj.type ?? (obj.merges !== undefined ? "BPE" : undefined);
   if (type !== "BPE") fail(`${where}.type`, `model type ${JSON.stringify(type)} is not supported (Loom supports BPE)`);
   const vocab = parseVocab(obj.vocab, `${where}.vocab`);
-  const merges = parseMerges(obj.merges ?? [], `${where}.merges`);
+  const merges = asArray(obj.merges ?? [], `${where}.merges`) as MergeEntry[]; // each checked as BpeModel reads it
   const model = new BpeModel({
     vocab,
     vocabObject: obj.vocab as Record<string, unknown>,
