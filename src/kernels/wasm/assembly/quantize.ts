@@ -46,6 +46,16 @@ function roundScaled8Finite(p: usize, scale: v128): v128 {
 }
 
 /**
+ * Whether a block whose largest magnitude is amax can take roundScaled8Finite: its values are
+ * finite (amax is ∞ or NaN otherwise) and its scale, 127 / amax, is too (below ~3.7e-37 it
+ * overflows), so every product is within ±127.
+ */
+@inline
+function roundsFinitely(amax: f32): bool {
+  return amax == 0 || (amax >= <f32>1e-36 && amax <= <f32>3.4028234663852886e38);
+}
+
+/**
  * Q8_0 activations, blocks of 32 values (llama.cpp's x86 quantize_row_q8_0):
  * d = amax / 127 stored as f16, q = roundEven(x · (127 / amax)).
  * x: `count` f32 (a multiple of 32); qs: `count` i16; ds: count / 32 f32 (the f16-rounded d).
@@ -58,9 +68,7 @@ export function quantizeQ8_0(x: usize, qs: usize, ds: usize, count: i32): void {
     const amax = absMax8(src);
     store<f32>(ds + (<usize>b << 2), f16ToF32(f32ToF16(amax / <f32>127)));
     const scale = f32x4.splat(amax != 0 ? <f32>127 / amax : <f32>0);
-    if (amax == 0 || (amax >= <f32>1e-36 && amax <= <f32>3.4028234663852886e38)) {
-      // Finite values and a finite scale (amax is ∞ or NaN with a non-finite value in the block;
-      // below ~3.7e-37, 127 / amax overflows): every product is within ±127.
+    if (roundsFinitely(amax)) {
       for (let i = 0; i < 4; i++) v128.store(dst + (<usize>i << 4), roundScaled8Finite(src + (<usize>i << 5), scale));
     } else {
       for (let i = 0; i < 4; i++) v128.store(dst + (<usize>i << 4), roundScaled8(src + (<usize>i << 5), scale));
@@ -105,8 +113,7 @@ export function quantizeQ8_K(x: usize, qs: usize, ds: usize, sums: usize, count:
     store<f32>(ds + (<usize>b << 2), amax != 0 ? <f32>1 / iscale : <f32>0);
     const scale = f32x4.splat(iscale);
     const limit = i16x8.splat(127);
-    // As in quantizeQ8_0: finite values and a finite scale keep every product within ±127.
-    const finite = amax == 0 || (amax >= <f32>1e-36 && amax <= <f32>3.4028234663852886e38);
+    const finite = roundsFinitely(amax); // |iscale| = 127 / amax
     for (let s = 0; s < 8; s++) {
       let total = i32x4.splat(0);
       for (let i = 0; i < 4; i++) {
