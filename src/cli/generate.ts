@@ -122,13 +122,13 @@ export async function generateCommand(argv: string[]): Promise<number> {
     dtype: dtypeFlag(values.dtype),
     onProgress: values.json ? undefined : createDownloadProgress(),
   });
+  const loadMs = performance.now() - loadStart;
   let promptIds = idListFlag("prompt-ids", values["prompt-ids"]);
   if (promptIds === undefined) {
     if (!tokenizer) throw new LoomError(`${model.path} has no tokenizer; use --prompt-ids`);
     promptIds = tokenizer.encode(values.prompt!);
   }
   const text = (ids: number[]) => tokenizer?.decode(ids, { skipSpecialTokens: true }) ?? "";
-  const loadMs = performance.now() - loadStart;
 
   const oneSequence = (options.numBeams ?? 1) === 1 && (options.numReturnSequences ?? 1) === 1;
   if (oneSequence) {
