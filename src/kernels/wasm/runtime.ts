@@ -84,6 +84,9 @@ export class WasmRuntime {
   private readonly runChunk = (chunk: number, slot: number): void => this.kernels.runChunk(JOB_OFFSET, chunk, this.chunks, slot);
   /** Chunks the current job is cut into. */
   private chunks = 1;
+  /** Per part of the current matmulMany job: its output's byte offset, and 1 where that is a staging copy in scratch. */
+  private readonly outOffsets = new Float64Array(MAX_SEGMENTS);
+  private readonly outStaged = new Uint8Array(MAX_SEGMENTS);
 
   constructor(options: WasmRuntimeOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -263,10 +266,6 @@ export class WasmRuntime {
       parts[i].out.set(this.floats.subarray(from, from + n * parts[i].rows));
     }
   }
-
-  /** Per part of the current matmulMany job: its output's byte offset, and 1 where that is a staging copy in scratch. */
-  private readonly outOffsets = new Float64Array(MAX_SEGMENTS);
-  private readonly outStaged = new Uint8Array(MAX_SEGMENTS);
 
   /**
    * Flash attention (assembly/attention.ts) split across the threads by KV head and query tile;
